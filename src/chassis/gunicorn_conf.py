@@ -1,0 +1,45 @@
+"""gunicorn settings shared by every service (seed: web servers and app servers).
+
+A gunicorn master supervises N uvicorn workers (WEB_CONCURRENCY): a crashed worker
+is replaced, SIGTERM drains in-flight requests for up to GRACEFUL_TIMEOUT seconds,
+SIGHUP replaces workers one by one.
+"""
+
+import ctypes
+import os
+import shutil
+import signal
+
+bind = os.environ.get("BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+worker_class = "uvicorn_worker.UvicornWorker"
+graceful_timeout = int(os.environ.get("GRACEFUL_TIMEOUT", "20"))
+timeout = int(os.environ.get("WORKER_TIMEOUT", "30"))
+# Longer than the idle timeout of the callers' keepalive pools (nginx 60 s, httpx 5 s), so the
+# caller, not the server, closes an idle connection and never sends on a half-closed one.
+keepalive = 75
+# Import the app once in the master and fork workers from it: copy-on-write memory sharing.
+preload_app = True
+accesslog = None  # the chassis middleware logs each request once, as JSON, with its request id
+PR_SET_PDEATHSIG = 1
+
+
+def on_starting(server) -> None:
+    """Wipe stale multiprocess metric files left by a previous run of this instance."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        shutil.rmtree(directory, ignore_errors=True)
+        os.makedirs(directory, exist_ok=True)
+
+
+def post_fork(server, worker) -> None:
+    """If the master is SIGKILLed, its workers die too instead of holding the port as orphans."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def child_exit(server, worker) -> None:
+    """Drop a dead worker's live gauges from the multiprocess metrics."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,73 @@
+"""Per-request context: request id propagation, one access log line, RED metrics.
+
+A pure ASGI middleware (no BaseHTTPMiddleware) so streaming and cancellation behave.
+The request id comes from nginx (or the client) in X-Request-ID, or is made here;
+it is bound into the log context and returned on the response.
+"""
+
+import time
+import uuid
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from chassis.metrics import IN_FLIGHT, LATENCY, REQUESTS
+
+REQUEST_ID_HEADER = "x-request-id"
+UNTRACKED_PATHS = ("/metrics", "/health/live", "/health/ready")
+
+log = structlog.get_logger("access")
+
+
+def request_id_from(scope: Scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"x-request-id" and 0 < len(value) <= 128:
+            return value.decode("latin-1")
+    return uuid.uuid4().hex
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, service: str, replica: str):
+        self.app = app
+        self.service = service
+        self.replica = replica
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_from(scope)
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_request_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode("latin-1")))
+            await send(message)
+
+        tracked = scope["path"] not in UNTRACKED_PATHS
+        in_flight = IN_FLIGHT.labels(self.service, self.replica)
+        if tracked:
+            in_flight.inc()
+        try:
+            await self.app(scope, receive, send_with_request_id)
+        finally:
+            if tracked:
+                in_flight.dec()
+                elapsed = time.perf_counter() - started
+                route = getattr(scope.get("route"), "path", "unmatched")
+                REQUESTS.labels(self.service, self.replica, scope["method"], route, str(status)).inc()
+                LATENCY.labels(self.service, self.replica, scope["method"], route).observe(elapsed)
+                log.info("request", method=scope["method"], path=scope["path"], route=route, status=status,
+                         duration_ms=round(elapsed * 1000, 2), user_id=_header(scope, b"x-user-id"))
+            structlog.contextvars.unbind_contextvars("request_id")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None

@@ -1,0 +1,49 @@
+"""Settings every service shares; a service subclasses `ServiceSettings` for its own knobs.
+
+Every runtime knob is an environment variable with a safe default. Secrets have
+development defaults that are refused outside development (full-stack-fastapi-template).
+"""
+
+from functools import cache
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_PREFIX = "dev-only-"
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore")
+
+    service_name: str = "service"
+    replica_name: str = "local"
+    environment: str = "development"
+    log_level: str = "info"
+
+    database_url: str | None = None
+    # Connection pooling (seed: "Database Optimization", connection pooling): per process.
+    db_pool_size: int = 5
+    db_max_overflow: int = 5
+    db_pool_timeout_seconds: float = 3.0
+    db_statement_timeout_ms: int = 5000
+
+    redis_url: str = "redis://localhost:6379/0"
+    redis_timeout_seconds: float = 1.0
+
+    # Calls to other services: short timeouts so a slow dependency cannot pile up requests.
+    http_connect_timeout_seconds: float = 1.0
+    http_timeout_seconds: float = 10.0
+    readiness_timeout_seconds: float = 2.0
+
+    jwt_secret: str = "dev-only-jwt-secret-change-me-in-production-0123456789"
+
+    @model_validator(mode="after")
+    def refuse_dev_secrets_outside_development(self):
+        if self.environment != "development" and self.jwt_secret.startswith(DEV_SECRET_PREFIX):
+            raise ValueError("JWT_SECRET still has its development default outside ENVIRONMENT=development")
+        return self
+
+
+@cache
+def get_settings() -> ServiceSettings:
+    return ServiceSettings()

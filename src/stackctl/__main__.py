@@ -1,0 +1,59 @@
+"""stackctl command line: `python -m stackctl up|down|ps|logs|kill|stop|start|clean|wait|address`."""
+
+import argparse
+import os
+import shutil
+
+from stackctl import orchestrate
+from stackctl.plan import load_plan
+from stackctl.settings import get_settings
+from stackctl.supervisor import Supervisor
+
+
+def known(name: str) -> str:
+    plan = load_plan()
+    if name not in plan:
+        raise SystemExit(f"unknown component {name!r}; known: {', '.join(plan)}")
+    return name
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="stackctl", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for command in ("up", "down", "ps", "clean"):
+        commands.add_parser(command)
+    for command in ("logs", "kill", "stop", "start", "wait", "address"):
+        commands.add_parser(command).add_argument("name")
+    args = parser.parse_args()
+    settings = get_settings()
+
+    if args.command == "up":
+        orchestrate.up()
+    elif args.command == "down":
+        orchestrate.down()
+    elif args.command == "ps":
+        orchestrate.ps()
+    elif args.command == "clean":
+        if Supervisor(settings).is_running():
+            orchestrate.down()
+        shutil.rmtree(settings.state_dir, ignore_errors=True)
+        print(f"removed {settings.state_dir}")
+    elif args.command == "logs":
+        os.execvp("tail", ["tail", "-n", "100", "-F", str(settings.logs_dir / f"{known(args.name)}.log")])
+    elif args.command == "kill":
+        Supervisor(settings).kill(known(args.name))
+        print(f"SIGKILL sent to {args.name}; supervisord restarts it (restart: unless-stopped)")
+    elif args.command == "stop":
+        Supervisor(settings).stop(known(args.name))
+        print(f"{args.name} stopped; `make start NAME={args.name}` brings it back")
+    elif args.command == "start":
+        Supervisor(settings).start(known(args.name))
+        print(f"{args.name} healthy after {orchestrate.wait_healthy(args.name):.1f}s")
+    elif args.command == "wait":
+        print(f"{args.name} healthy after {orchestrate.wait_healthy(known(args.name)):.1f}s")
+    elif args.command == "address":
+        print(load_plan()[known(args.name)].address)
+
+
+if __name__ == "__main__":
+    main()

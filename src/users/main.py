@@ -1,0 +1,10 @@
+"""App wiring of the users service."""
+
+from fastapi import FastAPI
+
+from chassis.app import create_service_app
+from users.settings import get_settings
+
+
+def create_app() -> FastAPI:
+    return create_service_app(get_settings(), title="ScaleShop users")

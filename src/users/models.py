@@ -1,0 +1,5 @@
+"""Tables of the users service (its own database: seed "database per service")."""
+
+from chassis.models import new_base
+
+Base = new_base()

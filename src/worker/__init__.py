@@ -1,0 +1,1 @@
+"""Celery: the async work of the shop (seed: queues and background workers)."""
