@@ -10,7 +10,7 @@ import os
 from celery import Celery
 
 app = Celery("scaleshop", broker=os.environ.get("REDIS_URL", "redis://localhost:6379/0"),
-             include=["worker.heartbeat"])
+             include=["worker.heartbeat", "worker.metrics"])
 app.conf.update(
     task_acks_late=True,
     task_reject_on_worker_lost=True,
