@@ -45,7 +45,10 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", []).append((b"x-request-id", request_id.encode("latin-1")))
+                headers = message.setdefault("headers", [])
+                headers.append((b"x-request-id", request_id.encode("latin-1")))
+                # Which replica answered: lets callers label load distribution by replica name.
+                headers.append((b"x-served-by", self.replica.encode("latin-1")))
             await send(message)
 
         tracked = scope["path"] not in UNTRACKED_PATHS
