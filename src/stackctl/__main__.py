@@ -3,6 +3,7 @@
 import argparse
 import os
 import shutil
+import time
 
 from stackctl import orchestrate
 from stackctl.plan import load_plan
@@ -47,8 +48,9 @@ def main() -> None:
         Supervisor(settings).stop(known(args.name))
         print(f"{args.name} stopped; `make start NAME={args.name}` brings it back")
     elif args.command == "start":
+        since = int(time.time())
         Supervisor(settings).start(known(args.name))
-        print(f"{args.name} healthy after {orchestrate.wait_healthy(args.name):.1f}s")
+        print(f"{args.name} ready after {orchestrate.wait_healthy(args.name, timeout=300, since=since):.1f}s")
     elif args.command == "wait":
         print(f"{args.name} healthy after {orchestrate.wait_healthy(known(args.name)):.1f}s")
     elif args.command == "address":

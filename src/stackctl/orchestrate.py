@@ -152,7 +152,8 @@ def ps() -> None:
             state = state_of(service, info or None)
             verdict = ("healthy" if health[name].result() else "unhealthy") if name in health else "-"
             uptime = f"{int(info['now'] - info['start'])}s" if state == "running" else "-"
-            print(f"{name:<30} {service.address:<15} {info.get('pid') or '-':>7}  {state:<10} {verdict:<10} {uptime}")
+            address = "-" if service.absent else service.address
+            print(f"{name:<30} {address:<15} {info.get('pid') or '-':>7}  {state:<10} {verdict:<10} {uptime}")
 
 
 def down() -> None:
@@ -174,14 +175,23 @@ def down() -> None:
     print("native stack stopped (data kept; `make clean` wipes it)")
 
 
-def wait_healthy(name: str, timeout: float = 60) -> float:
-    """Wait until `name` is running and healthy again; return how long it took."""
+def wait_healthy(name: str, timeout: float = 60, since: float = 0.0) -> float:
+    """Wait until `name` is running and healthy again (a one-shot: has completed a run that
+    stopped after `since`, a Unix time); return how long it took."""
     settings = get_settings()
     service = load_plan()[name]
     supervisor = Supervisor(settings)
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        if state_of(service, supervisor.info(name)) == "running" and run_healthcheck(service):
+        info = supervisor.info(name)
+        state = state_of(service, info)
+        if service.oneshot and state == "failed" and info["stop"] >= since:
+            raise SystemExit(f"{name} failed: see {settings.logs_dir / (name + '.log')}")
+        if service.oneshot:
+            done = state == "exited-ok" and info["stop"] >= since
+        else:
+            done = state == "running" and run_healthcheck(service)
+        if done:
             return time.monotonic() - started
         time.sleep(0.2)
     print(f"{name} not healthy after {timeout}s", file=sys.stderr)

@@ -144,10 +144,13 @@ def parse_volume(spec: str, container_dir: Path, state_dir: Path) -> Mount:
 
 
 def rewrite_paths(text: str, mounts: list[Mount], container_tmp: Path) -> str:
-    """Point container paths (mount targets, /tmp) at their native locations."""
-    for mount in sorted(mounts, key=lambda m: len(m.target), reverse=True):
-        text = re.sub(rf"(?<![\w/.-]){re.escape(mount.target)}(?=$|/|[\s;'\"])", str(mount.native_path), text)
-    return re.sub(r"(?<![\w/.-])/tmp(?=$|/|[\s;'\"])", str(container_tmp), text)
+    """Point container paths (mount targets, /tmp) at their native locations, in one pass
+    (a native path may itself live under /tmp and must not be rewritten twice)."""
+    table = {mount.target: str(mount.native_path) for mount in mounts}
+    table.setdefault("/tmp", str(container_tmp))
+    alternatives = "|".join(re.escape(target) for target in sorted(table, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w/.-])({alternatives})(?=$|/|[\s;'\"])")
+    return pattern.sub(lambda match: table[match.group(1)], text)
 
 
 def render_config(text: str, image: NativeImage, address: str, rewrite) -> str:
