@@ -1,15 +1,27 @@
-"""An async SQLAlchemy engine per process, opened in the app's lifespan (never at import time)."""
+"""An async SQLAlchemy engine per process, opened in the app's lifespan (never at import time).
 
+Every engine is instrumented (seed: "Monitoring and Observability", connection pool usage
+and query execution time): SQLAlchemy's pool and cursor events feed
+`db_pool_connections{service,replica,database,state}` and
+`db_query_duration_seconds{service,database}`. The `database` label is the engine's role,
+"primary" or "replica" (the engine of `DATABASE_REPLICA_URL`), so a dashboard compares the
+two sides of a read replica without knowing host names.
+"""
+
+import time
 from collections.abc import AsyncIterator
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 
+from chassis.metrics_db import DB_POOL, DB_QUERY_DURATION
 from chassis.settings import ServiceSettings
 
+QUERY_STARTED = "scaleshop_query_started"
 
-def create_engine(url: str, settings: ServiceSettings, *, pooled: bool = True) -> AsyncEngine:
+
+def create_engine(url: str, settings: ServiceSettings, *, pooled: bool = True, role: str | None = None) -> AsyncEngine:
     """A pooled engine for a web worker; NullPool for short-lived processes (Celery tasks, migrations)."""
     connect_args = {
         "server_settings": {
@@ -19,15 +31,70 @@ def create_engine(url: str, settings: ServiceSettings, *, pooled: bool = True) -
         "timeout": settings.db_pool_timeout_seconds,
     }
     if not pooled:
-        return create_async_engine(url, poolclass=NullPool, connect_args=connect_args)
-    return create_async_engine(
-        url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_pool_timeout_seconds,
-        pool_pre_ping=True,  # a connection killed by a DB restart is replaced, not handed out
-        connect_args=connect_args,
-    )
+        engine = create_async_engine(url, poolclass=NullPool, connect_args=connect_args)
+    else:
+        engine = create_async_engine(
+            url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout_seconds,
+            pool_pre_ping=True,  # a connection killed by a DB restart is replaced, not handed out
+            connect_args=connect_args,
+        )
+    instrument(engine, settings, role=role or role_of(url, settings))
+    return engine
+
+
+def role_of(url: str, settings: ServiceSettings) -> str:
+    """"replica" for the engine of the service's read replica URL, else "primary"."""
+    return "replica" if url == getattr(settings, "database_replica_url", None) else "primary"
+
+
+def instrument(engine: AsyncEngine, settings: ServiceSettings, *, role: str) -> None:
+    """Time every statement and, for a pooled engine, publish the pool's state after each change."""
+    sync_engine = engine.sync_engine
+    latency = DB_QUERY_DURATION.labels(settings.service_name, role)
+
+    @event.listens_for(sync_engine, "before_cursor_execute")
+    def start_timer(conn, cursor, statement, parameters, context, executemany) -> None:
+        conn.info.setdefault(QUERY_STARTED, []).append(time.perf_counter())
+
+    @event.listens_for(sync_engine, "after_cursor_execute")
+    def observe(conn, cursor, statement, parameters, context, executemany) -> None:
+        started = conn.info.get(QUERY_STARTED)
+        if started:
+            latency.observe(time.perf_counter() - started.pop())
+
+    @event.listens_for(sync_engine, "handle_error")
+    def forget_failed(context) -> None:
+        # A failed statement has no "after" event: drop its start time so the stack stays balanced.
+        started = context.connection.info.get(QUERY_STARTED) if context.connection is not None else None
+        if started:
+            started.pop()
+
+    pool = sync_engine.pool
+    if not isinstance(pool, QueuePool):
+        return  # NullPool holds nothing between uses: there is no pool to watch
+
+    def publish(*_, returning: int = 0) -> None:
+        # Gauges in "livesum" mode: each gunicorn worker sets its own pool's numbers and
+        # /metrics sums the live workers, which is the replica's total use of the database.
+        gauges = {
+            "size": pool.size(),  # configured steady-state connections
+            "checked_out": pool.checkedout() - returning,  # lent to a request right now
+            "idle": pool.checkedin() + returning,  # open and waiting in the pool
+            "overflow": max(pool.overflow(), 0),  # opened beyond `size`, closed again when returned
+        }
+        for state, value in gauges.items():
+            DB_POOL.labels(settings.service_name, settings.replica_name, role, state).set(value)
+
+    def publish_checkin(*_) -> None:
+        publish(returning=1)  # the event fires just before the connection is back in the pool
+
+    for name in ("connect", "checkout", "close", "close_detached"):
+        event.listen(pool, name, publish)
+    event.listen(pool, "checkin", publish_checkin)
+    publish()
 
 
 class Database:
