@@ -8,7 +8,7 @@ PYTHON := .venv/bin/python
 STACKCTL := $(PYTHON) -m stackctl
 COMPOSE := docker compose
 
-.PHONY: help bootstrap up down ps logs kill stop start clean test test-unit grep-logs
+.PHONY: help bootstrap up down ps logs kill stop start clean test test-unit grep-logs footprint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -80,3 +80,6 @@ test: bootstrap ## run every test: unit, static checks, then the live stack (its
 
 test-unit: bootstrap ## the fast tests only (no stack)
 	@.venv/bin/pytest tests/unit tests/static
+
+footprint: ## memory (PSS) of every component of the native stack, and the total
+	@$(STACKCTL) footprint

@@ -1,11 +1,11 @@
-"""stackctl command line: `python -m stackctl up|down|ps|logs|kill|stop|start|clean|wait|address`."""
+"""stackctl command line: `python -m stackctl up|down|ps|logs|kill|stop|start|clean|wait|address|footprint`."""
 
 import argparse
 import os
 import shutil
 import time
 
-from stackctl import orchestrate
+from stackctl import footprint, orchestrate
 from stackctl.plan import load_plan
 from stackctl.settings import get_settings
 from stackctl.supervisor import Supervisor
@@ -21,7 +21,7 @@ def known(name: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="stackctl", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    for command in ("up", "down", "ps", "clean"):
+    for command in ("up", "down", "ps", "clean", "footprint"):
         commands.add_parser(command)
     for command in ("logs", "kill", "stop", "start", "wait", "address"):
         commands.add_parser(command).add_argument("name")
@@ -34,6 +34,8 @@ def main() -> None:
         orchestrate.down()
     elif args.command == "ps":
         orchestrate.ps()
+    elif args.command == "footprint":
+        footprint.report()
     elif args.command == "clean":
         if Supervisor(settings).is_running():
             orchestrate.down()
