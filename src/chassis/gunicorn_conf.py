@@ -18,8 +18,10 @@ timeout = int(os.environ.get("WORKER_TIMEOUT", "30"))
 # Longer than the idle timeout of the callers' keepalive pools (nginx 60 s, httpx 5 s), so the
 # caller, not the server, closes an idle connection and never sends on a half-closed one.
 keepalive = 75
-# Import the app once in the master and fork workers from it: copy-on-write memory sharing.
-preload_app = True
+# No preload: the master stays small (it imports only gunicorn), each worker imports the app,
+# and SIGHUP really reloads new code worker by worker. Measured: preloading saved nothing with
+# one or two workers, because Python's reference counting dirties the shared pages anyway.
+preload_app = False
 accesslog = None  # the chassis middleware logs each request once, as JSON, with its request id
 PR_SET_PDEATHSIG = 1
 

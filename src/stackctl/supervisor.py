@@ -6,6 +6,8 @@ Compose's restart policy maps onto autorestart; the image's STOPSIGNAL onto stop
 not autostarted: `orchestrate` starts them in dependency order, waiting on health.
 """
 
+import hashlib
+import json
 import subprocess
 import sys
 import time
@@ -36,7 +38,7 @@ def render_conf(services: dict[str, NativeService], settings: StackSettings) -> 
             f"command={sys.executable} -m stackctl.launch {service.name}\n"
             f"directory={settings.project_dir}\n"
             f"environment=STACK_STATE_DIR=\"{settings.state_dir}\",STACK_PROJECT_DIR=\"{settings.project_dir}\","
-            f"PYTHONPATH=\"{settings.project_dir / 'src'}\"\n"
+            f"PYTHONPATH=\"{settings.project_dir / 'src'}\",STACK_SPEC_HASH=\"{spec_hash(service)}\"\n"
             "autostart=false\n"
             f"autorestart={AUTORESTART[service.restart]}\n"
             f"startsecs={0 if service.oneshot else 1}\n"
@@ -51,6 +53,12 @@ def render_conf(services: dict[str, NativeService], settings: StackSettings) -> 
             "redirect_stderr=true\n"
         )
     return "\n".join(sections)
+
+
+def spec_hash(service: NativeService) -> str:
+    """Changes whenever the service's translated spec changes, so supervisord's reloadConfig sees the
+    program as changed and `make up` restarts exactly the services whose compose entry changed."""
+    return hashlib.sha256(json.dumps(service.to_json(), sort_keys=True).encode()).hexdigest()[:16]
 
 
 class Supervisor:
