@@ -83,3 +83,32 @@ test-unit: bootstrap ## the fast tests only (no stack)
 
 footprint: ## memory (PSS) of every component of the native stack, and the total
 	@$(STACKCTL) footprint
+
+# --- Load tests (Locust: behaviour, thresholds) and benchmarks (wrk: figures); see loadtests/ and bench/ ---
+.PHONY: load load-ui bench capacity
+HOST ?= http://localhost:8080
+LOAD_SHAPE ?= steady
+LOAD_USERS ?= 20
+LOCUST := $(PYTHON) -m locust -f loadtests/locustfile.py
+
+load: ## headless Locust run, exits 1 when a threshold fails: make load LOAD_SHAPE=ramp LOAD_USERS=50 [LOAD_DURATION=120]
+	@dir=reports/load/$$(date +%Y%m%d-%H%M%S) && mkdir -p $$dir && \
+	LOAD_SHAPE=$(LOAD_SHAPE) LOAD_USERS=$(LOAD_USERS) $(if $(LOAD_DURATION),LOAD_DURATION=$(LOAD_DURATION)) \
+	$(LOCUST) --headless --host $(HOST) --only-summary --html $$dir/report.html --csv $$dir/load; \
+	rc=$$?; echo "report: $$dir/report.html (CSV: $$dir/load_*.csv)"; exit $$rc
+
+load-ui: ## Locust's web UI on http://localhost:8089 against the running stack (LOAD_SHAPE=ramp to drive it by a shape)
+	LOAD_SHAPE=$(if $(filter command line environment,$(origin LOAD_SHAPE)),$(LOAD_SHAPE),none) \
+	$(LOCUST) --host $(HOST) --web-host 127.0.0.1 --web-port 8089
+
+bench: ## benchmark the running stack (`make up` first): figures as ratios, report under reports/bench/
+ifeq ($(STACK_RUNTIME),docker)
+	@BENCH_RUNTIME=docker PYTHONPATH=src:. $(PYTHON) -m bench
+else
+	@BENCH_RUNTIME=native PYTHONPATH=src:. $(PYTHON) -m bench
+endif
+
+capacity: ## replicas, DB connections, cache and machines for USERS from the last bench: make capacity USERS=1000000
+	@PYTHONPATH=src:. $(PYTHON) -m bench.capacity --users $(or $(USERS),1000000) \
+	$(if $(RPS_PER_USER),--rps-per-user $(RPS_PER_USER)) $(if $(PEAK_FACTOR),--peak-factor $(PEAK_FACTOR)) \
+	$(if $(HEADROOM),--headroom $(HEADROOM))
