@@ -19,8 +19,8 @@ timeout = int(os.environ.get("WORKER_TIMEOUT", "30"))
 # caller, not the server, closes an idle connection and never sends on a half-closed one.
 keepalive = 75
 # No preload: the master stays small (it imports only gunicorn), each worker imports the app,
-# and SIGHUP really reloads new code worker by worker. Measured: preloading saved nothing with
-# one or two workers, because Python's reference counting dirties the shared pages anyway.
+# and SIGHUP really reloads new code worker by worker. Measured on the native stack (1 worker
+# per replica): 108 MiB PSS per replica with preload, 83 MiB without (`make footprint`).
 preload_app = False
 accesslog = None  # the chassis middleware logs each request once, as JSON, with its request id
 PR_SET_PDEATHSIG = 1
