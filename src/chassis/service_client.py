@@ -1,24 +1,39 @@
 """A pooled, resilient HTTP client for calling another service's replicas.
 
-- one httpx.AsyncClient per process (connection pooling and keepalive to upstreams);
+- one httpx.AsyncClient per process: connection pooling, keepalive to upstreams
+  (`keepalive_connections=0` turns keepalive off, to measure what it buys);
 - client-side load balancing with failover (chassis.balancer);
 - retries with tenacity: a connection that could not be made is retried on another
-  replica for any method (nothing was sent); a failure after sending is retried only
-  for idempotent methods, so a POST is never executed twice by a retry;
+  replica for any method (nothing was sent); a failure after sending, or a 502/503/504
+  answer, is retried only for idempotent methods, so a POST is never executed twice;
 - exponential backoff with jitter between attempts; timeouts on every call;
+- a circuit breaker per upstream service (purgatory; seed: "Circuit breakers
+  (Hystrix)"): after `breaker_threshold` consecutive failed calls (no replica
+  reachable, or every replica tried answered 502/503/504) the circuit opens and calls
+  fail fast with a 503 naming the service, instead of queueing on a dead dependency;
+  after `breaker_ttl_seconds` one call is let through (half-open) and its outcome
+  closes or reopens the circuit;
 - X-Request-ID propagated from the current request's log context.
 """
 
+import asyncio
+
 import httpx
 import structlog
+from purgatory import AsyncCircuitBreakerFactory
+from purgatory.domain.model import OpenedState
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from chassis.balancer import ReplicaPool
 from chassis.errors import DependencyUnavailable
-from chassis.metrics_upstream import UPSTREAM_ERRORS, UPSTREAM_REQUESTS, UPSTREAM_RETRIES
+from chassis.metrics_upstream import CIRCUIT_BREAKER_STATE, UPSTREAM_ERRORS, UPSTREAM_REQUESTS, UPSTREAM_RETRIES
 
 IDEMPOTENT_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
 NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# "I cannot serve now" answers. A plain 500 is a bug in one request, not an unavailable
+# service, so it neither fails over nor counts against the breaker.
+UNAVAILABLE_STATUSES = {502, 503, 504}
+BREAKER_STATES = {"closed": 0, "half-opened": 1, "opened": 2}
 
 log = structlog.get_logger("service_client")
 
@@ -31,19 +46,49 @@ class SentError(Exception):
         self.error = error
 
 
+class UnavailableResponse(Exception):
+    """A replica answered 502/503/504: try the next one (idempotent methods) and count a breaker failure."""
+
+    def __init__(self, response: httpx.Response):
+        super().__init__(f"upstream answered {response.status_code}")
+        self.response = response
+
+
 class ServiceClient:
     def __init__(self, pool: ReplicaPool, *, caller: str, connect_timeout: float = 1.0, timeout: float = 10.0,
-                 max_connections: int = 100):
+                 max_connections: int = 100, keepalive_connections: int | None = None,
+                 breaker_threshold: int = 5, breaker_ttl_seconds: float = 10.0,
+                 transport: httpx.AsyncBaseTransport | None = None):
         self.pool = pool
         self.caller = caller
+        keepalive = max_connections if keepalive_connections is None else keepalive_connections
         self.http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=keepalive),
+            transport=transport,  # tests pass an httpx.MockTransport
         )
+        # A call cancelled because our own client went away says nothing about the upstream.
+        self.breakers = AsyncCircuitBreakerFactory(default_threshold=breaker_threshold,
+                                                   default_ttl=breaker_ttl_seconds, exclude=[asyncio.CancelledError])
+        self.breakers.add_listener(self._on_breaker_event)
+        self.breaker_state = CIRCUIT_BREAKER_STATE.labels(caller, pool.service)
+        self.breaker_state.set(0)
 
     async def request(self, method: str, path: str, **kwargs) -> httpx.Response:
-        """Send to one replica, failing over to the others; DependencyUnavailable when none answers."""
-        method = method.upper()
+        """Send through the breaker to one replica, failing over; DependencyUnavailable when none can serve."""
+        try:
+            async with await self.breakers.get_breaker(self.pool.service):
+                response = await self._request_with_failover(method.upper(), path, kwargs)
+                if response.status_code in UNAVAILABLE_STATUSES:
+                    raise UnavailableResponse(response)  # counted as a failure by the breaker
+                return response
+        except OpenedState as error:
+            UPSTREAM_ERRORS.labels(self.caller, self.pool.service, "-", "circuit_open").inc()
+            raise DependencyUnavailable(self.pool.service, "circuit breaker open") from error
+        except UnavailableResponse as unavailable:
+            return unavailable.response  # the caller still gets the upstream's own 503 body
+
+    async def _request_with_failover(self, method: str, path: str, kwargs: dict) -> httpx.Response:
         headers = dict(kwargs.pop("headers", None) or {})
         request_id = structlog.contextvars.get_contextvars().get("request_id")
         if request_id:
@@ -51,7 +96,9 @@ class ServiceClient:
         candidates = iter(self.pool.candidates() * 2)
 
         def retryable(error: BaseException) -> bool:
-            return isinstance(error, NOT_SENT_ERRORS) or (isinstance(error, SentError) and method in IDEMPOTENT_METHODS)
+            if isinstance(error, NOT_SENT_ERRORS):
+                return True
+            return isinstance(error, (SentError, UnavailableResponse)) and method in IDEMPOTENT_METHODS
 
         retrying = AsyncRetrying(
             retry=retry_if_exception(retryable),
@@ -70,25 +117,39 @@ class ServiceClient:
             raise DependencyUnavailable(self.pool.service, f"no replica reachable ({type(error).__name__})") from error
         except SentError as error:
             raise DependencyUnavailable(self.pool.service, f"upstream failed ({type(error.error).__name__})") from error
+        except UnavailableResponse as unavailable:
+            return unavailable.response
         raise AssertionError("unreachable")
 
     async def _send(self, replica, method: str, path: str, headers: dict, kwargs: dict) -> httpx.Response:
-        upstream = replica.url.split("//")[-1]
+        host = replica.url.split("//")[-1]
         try:
             response = await self.http.request(method, replica.url + path, headers=headers, **kwargs)
         except NOT_SENT_ERRORS as error:
             self.pool.eject(replica)
-            UPSTREAM_ERRORS.labels(self.caller, self.pool.service, upstream, "connect").inc()
+            UPSTREAM_ERRORS.labels(self.caller, self.pool.service, host, "connect").inc()
             log.warning("upstream connect failed", upstream=replica.url, error=type(error).__name__)
             raise
         except httpx.TransportError as error:
             self.pool.eject(replica)
             kind = "timeout" if isinstance(error, httpx.TimeoutException) else "transport"
-            UPSTREAM_ERRORS.labels(self.caller, self.pool.service, upstream, kind).inc()
+            UPSTREAM_ERRORS.labels(self.caller, self.pool.service, host, kind).inc()
             log.warning("upstream failed", upstream=replica.url, error=type(error).__name__)
             raise SentError(error) from error
+        # The replica names itself in X-Served-By (chassis middleware): per-replica load distribution
+        # is then labelled "users-1", "users-2" in both runtimes, not by address.
+        upstream = response.headers.get("x-served-by", host)
         UPSTREAM_REQUESTS.labels(self.caller, self.pool.service, upstream, str(response.status_code)).inc()
+        if response.status_code in UNAVAILABLE_STATUSES:
+            self.pool.eject(replica)
+            raise UnavailableResponse(response)
         return response
+
+    def _on_breaker_event(self, name: str, event_type: str, event) -> None:
+        """purgatory hook: mirror state changes into the gauge (half-open shows once a call probes)."""
+        if event_type == "state_changed":
+            self.breaker_state.set(BREAKER_STATES.get(event.state, 0))
+            log.warning("circuit breaker state changed", service=name, state=event.state)
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -1,4 +1,4 @@
-"""Gateway app wiring: one pooled ServiceClient per routed service, opened in the lifespan."""
+"""Gateway app wiring: one pooled ServiceClient (with its circuit breaker) per routed service."""
 
 from contextlib import asynccontextmanager
 
@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from chassis.app import create_service_app
 from chassis.balancer import ReplicaPool, parse_upstreams
 from chassis.service_client import ServiceClient
-from gateway import proxy
+from gateway import openapi, proxy
 from gateway.settings import ROUTED_SERVICES, get_settings
 
 
@@ -20,6 +20,10 @@ async def service_clients(app: FastAPI):
             caller="gateway",
             connect_timeout=settings.http_connect_timeout_seconds,
             timeout=settings.http_timeout_seconds,
+            max_connections=settings.upstream_max_connections,
+            keepalive_connections=settings.upstream_keepalive_connections,
+            breaker_threshold=settings.circuit_breaker_threshold,
+            breaker_ttl_seconds=settings.circuit_breaker_ttl_seconds,
         )
         for service in ROUTED_SERVICES
     }
@@ -29,11 +33,12 @@ async def service_clients(app: FastAPI):
 
 
 def create_app() -> FastAPI:
-    """The gateway has no database: its readiness is Redis (rate limits, sessions) and its own loop."""
+    """The gateway has no database: its readiness is Redis (rate limits) and its own loop."""
     return create_service_app(
         get_settings(),
         title="ScaleShop API gateway",
-        routers=[proxy.router],
+        # The docs routes first: the proxy's catch-all /api/{service} would otherwise take /api/openapi.json.
+        routers=[openapi.router, proxy.router],
         resources=[service_clients],
         use_database=False,
     )

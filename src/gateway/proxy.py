@@ -1,24 +1,38 @@
-"""Routing: /api/<service>/<path> -> <service> replica at /<service>/<path> (seed: API gateway).
+"""Routing: /api/<service>/<path> -> <service> replica at /<service>/<path> (seed: "API Gateway Pattern").
 
-The gateway is a reverse proxy with client-side load balancing: it picks a replica
-(round robin, skipping ejected ones), fails over on connection errors, and returns
-the replica's response unchanged except for hop-by-hop headers.
+Every request goes through the same steps, in this order:
+1. route: only the five services, and never their /internal/ routes (service-to-service only: 404);
+2. authenticate: verify the bearer token unless the route is public (gateway.auth);
+3. rate limit: per user, or per client address when anonymous (gateway.ratelimit);
+4. forward: strip the identity headers a client might have forged, set them from the
+   verified token, and send through the service's ServiceClient (client-side load
+   balancing, failover, retries, circuit breaker);
+5. return the replica's response unchanged except for hop-by-hop headers.
 """
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import Response
+import json
 
-from gateway.settings import ROUTED_SERVICES
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+
+from chassis.identity import IDENTITY_HEADERS, USER_ID_HEADER, USER_ROLE_HEADER, Identity
+from gateway import ratelimit
+from gateway.auth import authenticate
+from gateway.metrics import RATE_LIMITED
+from gateway.settings import ROUTED_SERVICES, GatewaySettings
 
 # Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection, never forwarded.
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
               "transfer-encoding", "upgrade", "content-length", "host"}
+# Never passed to a service: forged identity (set below from the token) and the token itself
+# (services trust the gateway's headers, they never see credentials).
+NOT_FORWARDED = HOP_BY_HOP | set(IDENTITY_HEADERS) | {"authorization"}
+# The gateway's own middleware sets these on the response; the replica's copies would be duplicates.
+# The replica's name stays visible as X-Upstream-Replica.
+NOT_RETURNED = HOP_BY_HOP | {"x-request-id", "x-served-by", "content-encoding"}
+LOGIN_PATH = "/api/users/login"
 
 router = APIRouter(prefix="/api", tags=["gateway"])
-
-
-def forwardable(headers) -> dict[str, str]:
-    return {name: value for name, value in headers.items() if name.lower() not in HOP_BY_HOP}
 
 
 @router.api_route("/{service}/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
@@ -26,16 +40,78 @@ def forwardable(headers) -> dict[str, str]:
 @router.api_route("/{service}", methods=["GET", "POST"], include_in_schema=False)
 async def route(service: str, request: Request, path: str = "") -> Response:
     """Forward the request to a replica of `service`."""
+    settings: GatewaySettings = request.app.state.settings
+    segments = [segment for segment in path.split("/") if segment not in ("", ".")]
     if service not in ROUTED_SERVICES:
         raise HTTPException(status_code=404, detail=f"no such service: {service}")
-    client = request.app.state.clients[service]
+    if segments[:1] == ["internal"] or ".." in segments:
+        raise HTTPException(status_code=404, detail="not found")
+
+    identity = authenticate(request, settings.jwt_secret)
+    if limited := await rate_limit(request, identity, settings):
+        return limited
+    login_counter = await login_counter_name(request) if request.url.path == LOGIN_PATH else None
+    if login_counter and (retry_after := await ratelimit.exceeded(
+            request.app.state.redis, name=login_counter, limit=settings.rate_limit_login_failures_per_minute,
+            window_seconds=60)):
+        return too_many("login", retry_after)
+
     upstream_path = f"/{service}/{path}" if path else f"/{service}"
-    response = await client.request(
+    response = await request.app.state.clients[service].request(
         request.method,
         upstream_path,
         params=request.query_params.multi_items(),
-        headers=forwardable(request.headers),
+        headers=upstream_headers(request, identity),
         content=await request.body(),
     )
-    return Response(content=response.content, status_code=response.status_code,
-                    headers=forwardable(response.headers))
+    if login_counter and response.status_code == 401:  # only failed logins count (brute-force guard)
+        await ratelimit.hit(request.app.state.redis, name=login_counter, window_seconds=60,
+                            limit=settings.rate_limit_login_failures_per_minute)
+    headers = {name: value for name, value in response.headers.items() if name.lower() not in NOT_RETURNED}
+    if served_by := response.headers.get("x-served-by"):
+        headers["x-upstream-replica"] = served_by
+    return Response(content=response.content, status_code=response.status_code, headers=headers)
+
+
+def upstream_headers(request: Request, identity: Identity | None) -> dict[str, str]:
+    headers = {name: value for name, value in request.headers.items() if name.lower() not in NOT_FORWARDED}
+    if identity is not None:
+        headers[USER_ID_HEADER] = str(identity.user_id)
+        headers[USER_ROLE_HEADER] = identity.role
+    return headers
+
+
+def client_address(request: Request) -> str:
+    """The caller's address: the last X-Forwarded-For entry is the one nginx saw (earlier ones
+    are whatever the client sent). Only nginx can reach the gateway, so the header is trusted."""
+    forwarded = request.headers.get("x-forwarded-for", "")
+    if forwarded:
+        return forwarded.split(",")[-1].strip()
+    return request.client.host if request.client else "unknown"
+
+
+async def rate_limit(request: Request, identity: Identity | None, settings: GatewaySettings) -> Response | None:
+    """429 when this user (or this anonymous address) is over its per-second limit."""
+    if identity is not None:
+        scope, name, limit = "user", f"user:{identity.user_id}", settings.rate_limit_user_per_second
+    else:
+        scope, name, limit = "anonymous", f"ip:{client_address(request)}", settings.rate_limit_anonymous_per_second
+    retry_after = await ratelimit.hit(request.app.state.redis, name=name, limit=limit, window_seconds=1)
+    return too_many(scope, retry_after) if retry_after else None
+
+
+async def login_counter_name(request: Request) -> str:
+    """Failed logins are counted per client address and email: one attacker cannot lock out a user
+    everywhere, and one address cannot try a password list against one account."""
+    try:
+        email = str(json.loads(await request.body()).get("email", "")).strip().lower()[:320]
+    except (ValueError, AttributeError):
+        email = ""  # not a JSON object: the users service answers 422
+    return f"login:{client_address(request)}:{email}"
+
+
+def too_many(scope: str, retry_after: int) -> JSONResponse:
+    RATE_LIMITED.labels(scope).inc()
+    return JSONResponse(status_code=429, headers={"Retry-After": str(retry_after)},
+                        content={"detail": f"rate limit exceeded ({scope}); retry after {retry_after}s",
+                                 "scope": scope})

@@ -1,4 +1,4 @@
-"""Gateway settings: the replicas of every service it routes to (comma-separated base URLs)."""
+"""Gateway settings: the replicas of every service it routes to, and the edge knobs (limits, breakers, pools)."""
 
 from functools import cache
 
@@ -16,6 +16,23 @@ class GatewaySettings(ServiceSettings):
     notifications_upstreams: str = "http://localhost:8005"
     # Passive health check: how long a replica that refused a connection stays out of rotation.
     upstream_eject_seconds: float = 5.0
+    # Connections per upstream service and process; idle ones kept for reuse (0 = no keepalive:
+    # a TCP handshake per call, to benchmark what keepalive buys).
+    upstream_max_connections: int = 100
+    upstream_keepalive_connections: int = 100
+    # Circuit breaker per upstream service: open after N consecutive failed calls, probe after TTL.
+    circuit_breaker_threshold: int = 5
+    circuit_breaker_ttl_seconds: float = 10.0
+
+    # Rate limits (fixed window in Redis, shared by every gateway replica); 0 disables one.
+    # Generous by default: a load test's ~50 users, or wrk from one address, must never be throttled.
+    rate_limit_user_per_second: int = 200
+    rate_limit_anonymous_per_second: int = 2000
+    # Brute-force protection: failed logins per client address and email per minute.
+    rate_limit_login_failures_per_minute: int = 10
+
+    # The merged OpenAPI document is rebuilt at most this often (it costs a call to every service).
+    openapi_cache_seconds: float = 30.0
 
     def upstreams_of(self, service: str) -> str:
         return getattr(self, f"{service}_upstreams")

@@ -1,10 +1,34 @@
-"""App wiring of the users service."""
+"""App wiring of the users service: the password hasher, the development admin, the routes."""
 
+from contextlib import asynccontextmanager
+
+import structlog
 from fastapi import FastAPI
 
 from chassis.app import create_service_app
+from users import service
+from users.passwords import Passwords
+from users.router import router
 from users.settings import get_settings
+
+log = structlog.get_logger("users")
+
+
+@asynccontextmanager
+async def users_resources(app: FastAPI):
+    settings = get_settings()
+    app.state.passwords = Passwords(concurrency=settings.password_hash_concurrency)
+    if settings.admin_email:
+        # Seeded by every replica at startup rather than in the migration: a migration is schema, and
+        # would bake one password hash into history; INSERT ... ON CONFLICT DO NOTHING makes the two
+        # replicas' concurrent runs harmless. A changed ADMIN_PASSWORD does not overwrite an existing admin.
+        async with app.state.db.sessions() as session:
+            created = await service.seed_admin(session=session, passwords=app.state.passwords,
+                                               email=settings.admin_email, password=settings.admin_password,
+                                               name=settings.admin_name)
+        log.info("admin seeded" if created else "admin present", email=settings.admin_email)
+    yield
 
 
 def create_app() -> FastAPI:
-    return create_service_app(get_settings(), title="ScaleShop users")
+    return create_service_app(get_settings(), title="ScaleShop users", routers=[router], resources=[users_resources])

@@ -1,0 +1,40 @@
+"""FastAPI dependencies of the users service, as `Annotated` aliases (full-stack-fastapi-template)."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from users.passwords import Passwords
+from users.profile_cache import ProfileCache
+from users.settings import UsersSettings
+
+
+async def session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.db.sessions() as db_session:
+        yield db_session
+
+
+def redis(request: Request) -> Redis:
+    return request.app.state.redis
+
+
+def passwords(request: Request) -> Passwords:
+    return request.app.state.passwords
+
+
+def settings(request: Request) -> UsersSettings:
+    return request.app.state.settings
+
+
+def profile_cache(request: Request) -> ProfileCache:
+    return ProfileCache(request.app.state.redis, ttl_seconds=request.app.state.settings.profile_cache_ttl_seconds)
+
+
+SessionDep = Annotated[AsyncSession, Depends(session)]
+RedisDep = Annotated[Redis, Depends(redis)]
+PasswordsDep = Annotated[Passwords, Depends(passwords)]
+SettingsDep = Annotated[UsersSettings, Depends(settings)]
+ProfileCacheDep = Annotated[ProfileCache, Depends(profile_cache)]
