@@ -1,0 +1,130 @@
+"""Public routes of the products service (the gateway serves them as /api/products...).
+
+Reads go through the read router (replica, falling back to the primary); the product page
+also goes through the Redis cache (cache-aside, versioned keys, stampede guard) and says
+where its answer came from in `X-Cache: HIT|MISS|BYPASS`. Admin writes go to the primary
+and write the fresh product through to the cache once committed.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chassis.caching import BYPASS
+from chassis.identity import AdminUser
+from products import service
+from products.dependencies import ExistingProduct, PrimarySession, ProductCache, ProductIdPath, Reads
+from products.schemas import (
+    ProductCreate,
+    ProductPage,
+    ProductRead,
+    ProductSort,
+    ProductUpdate,
+    SearchResults,
+    StockUpdate,
+)
+
+router = APIRouter(prefix="/products", tags=["products"])
+
+Limit = Annotated[int, Query(ge=1, le=100, description="page size")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000, description="items to skip")]
+NOT_FOUND = {404: {"description": "no such product", "content": {"application/json": {}}}}
+
+
+@router.get("", response_model=ProductPage)
+async def list_products(
+    reads: Reads,
+    limit: Limit = 20,
+    offset: Offset = 0,
+    category: Annotated[str | None, Query(min_length=1, max_length=60)] = None,
+    sort: ProductSort = ProductSort.popularity,
+) -> ProductPage:
+    """A page of the catalogue, optionally one category; most popular first unless `sort` says otherwise."""
+
+    async def page(session: AsyncSession) -> ProductPage:
+        products, total = await service.get_all(session=session, limit=limit, offset=offset,
+                                                category=category, sort=sort)
+        return ProductPage(items=[ProductRead.model_validate(p) for p in products],
+                           total=total, limit=limit, offset=offset)
+
+    return await reads.read(page)
+
+
+@router.get("/search", response_model=SearchResults)
+async def search_products(
+    reads: Reads,
+    q: Annotated[str, Query(min_length=1, max_length=200, description="words, \"phrases\", -excluded")],
+    limit: Limit = 20,
+    offset: Offset = 0,
+) -> SearchResults:
+    """Full-text search over names and descriptions, best matches first."""
+
+    async def results(session: AsyncSession) -> SearchResults:
+        products, total = await service.search(session=session, q=q, limit=limit, offset=offset)
+        return SearchResults(items=[ProductRead.model_validate(p) for p in products],
+                             total=total, limit=limit, offset=offset)
+
+    return await reads.read(results)
+
+
+@router.get("/{product_id}", response_model=ProductRead, responses=NOT_FOUND)
+async def get_product(product_id: ProductIdPath, request: Request, reads: Reads, cache: ProductCache) -> Response:
+    """One product, served from the Redis cache when it holds it (see the X-Cache header)."""
+
+    async def load() -> str | None:
+        async def one(session: AsyncSession) -> str | None:
+            product = await service.get(session=session, product_id=product_id)
+            return ProductRead.model_validate(product).model_dump_json() if product else None
+
+        return await reads.read(one)
+
+    if request.app.state.settings.products_cache_enabled:
+        body, source = await cache.get_or_load(product_id, load)
+    else:
+        body, source = await load(), BYPASS
+    if body is None:
+        return JSONResponse({"detail": "product not found"}, status_code=404, headers={"X-Cache": source})
+    # The cached JSON is sent as it is: a hit costs two Redis GETs and no serialisation.
+    return Response(body, media_type="application/json", headers={"X-Cache": source})
+
+
+@router.post("", response_model=ProductRead, status_code=status.HTTP_201_CREATED)
+async def create_product(data: ProductCreate, _: AdminUser, session: PrimarySession,
+                         cache: ProductCache) -> ProductRead:
+    """Add a product (admin)."""
+    product = ProductRead.model_validate(await service.create(session=session, data=data))
+    await cache.replace(product.id, product.model_dump_json())
+    return product
+
+
+@router.patch("/{product_id}", response_model=ProductRead, responses=NOT_FOUND)
+async def update_product(data: ProductUpdate, _: AdminUser, product: ExistingProduct, session: PrimarySession,
+                         cache: ProductCache) -> ProductRead:
+    """Change a product's fields (admin); its cache entry is replaced at once."""
+    updated = ProductRead.model_validate(await service.update(session=session, product=product, data=data))
+    await cache.replace(updated.id, updated.model_dump_json())
+    return updated
+
+
+@router.put("/{product_id}/stock", response_model=ProductRead, responses=NOT_FOUND)
+async def set_stock(data: StockUpdate, _: AdminUser, product: ExistingProduct, session: PrimarySession,
+                    cache: ProductCache) -> ProductRead:
+    """Set a product's stock level (admin)."""
+    updated = ProductRead.model_validate(await service.set_stock(session=session, product=product, stock=data.stock))
+    await cache.replace(updated.id, updated.model_dump_json())
+    return updated
+
+
+@router.delete("/{product_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
+async def delete_product(_: AdminUser, product: ExistingProduct, session: PrimarySession,
+                         cache: ProductCache) -> Response:
+    """Remove a product (admin); 409 while orders hold stock of it."""
+    product_id = product.id
+    try:
+        await service.delete(session=session, product=product)
+    except service.ProductInUse:
+        raise HTTPException(status_code=409, detail="product has stock reservations; set its stock to 0 instead")
+    await cache.replace(product_id, None)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,45 @@
+"""FastAPI dependencies of the products service: sessions, the read router, the cache, valid ids."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Path, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chassis.caching import VersionedCache
+from chassis.replicas import ReadRouter
+from products import service
+from products.models import Product
+
+MAX_ID = 2**31 - 1  # the id column is a Postgres integer: larger ids are a 422, not a database error
+ProductIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="product id")]
+
+
+async def primary_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session on the primary: every write, and reads that must see the latest commit."""
+    async with request.app.state.db.sessions() as session:
+        yield session
+
+
+def read_router(request: Request) -> ReadRouter:
+    return request.app.state.reads
+
+
+def product_cache(request: Request) -> VersionedCache:
+    return request.app.state.product_cache
+
+
+PrimarySession = Annotated[AsyncSession, Depends(primary_session)]
+Reads = Annotated[ReadRouter, Depends(read_router)]
+ProductCache = Annotated[VersionedCache, Depends(product_cache)]
+
+
+async def existing_product(product_id: ProductIdPath, session: PrimarySession) -> Product:
+    """The product to change, read from the primary (404 when it does not exist)."""
+    product = await service.get(session=session, product_id=product_id)
+    if product is None:
+        raise HTTPException(status_code=404, detail="product not found")
+    return product
+
+
+ExistingProduct = Annotated[Product, Depends(existing_product)]
