@@ -34,6 +34,12 @@ def configure_logging(service: str, replica: str, level: str = "info") -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
+    # gunicorn's error log does not propagate to the root, and uvicorn's worker class copies its
+    # handlers to "uvicorn.error": give both the JSON handler. gunicorn preloads the app, so this
+    # runs in the master before it forks, and every worker inherits it.
+    for server_logger in ("gunicorn.error", "uvicorn.error"):
+        logging.getLogger(server_logger).handlers = [handler]
+        logging.getLogger(server_logger).propagate = False
     for noisy in ("uvicorn.access",):  # the middleware logs each request once, with its id
         logging.getLogger(noisy).handlers = []
         logging.getLogger(noisy).propagate = False
