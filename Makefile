@@ -112,3 +112,11 @@ capacity: ## replicas, DB connections, cache and machines for USERS from the las
 	@PYTHONPATH=src:. $(PYTHON) -m bench.capacity --users $(or $(USERS),1000000) \
 	$(if $(RPS_PER_USER),--rps-per-user $(RPS_PER_USER)) $(if $(PEAK_FACTOR),--peak-factor $(PEAK_FACTOR)) \
 	$(if $(HEADROOM),--headroom $(HEADROOM))
+
+.PHONY: seed
+seed: ## load the product catalogue into an empty products database (make up does it too)
+ifeq ($(STACK_RUNTIME),docker)
+	$(COMPOSE) run --rm products-seed
+else
+	@$(STACKCTL) start products-seed
+endif

@@ -41,10 +41,10 @@ FALLBACK_DOWN = "fallback_down"
 FALLBACK_LAG = "fallback_lag"
 PRIMARY = "primary"
 
-PRIMARY_LSN = text("SELECT pg_current_wal_lsn()::text")
-REPLICA_LAG = text(
-    "SELECT CASE WHEN pg_is_in_recovery() "
-    "THEN pg_wal_lsn_diff(CAST(:primary_lsn AS pg_lsn), pg_last_wal_replay_lsn()) ELSE 0 END"
+# WAL positions as byte offsets (an LSN minus '0/0'), so the lag is a plain subtraction.
+PRIMARY_WRITTEN = text("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint")
+REPLICA_REPLAYED = text(
+    "SELECT pg_is_in_recovery(), (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint"
 )
 
 log = structlog.get_logger("replicas")
@@ -95,25 +95,23 @@ class ReadRouter:
             return
         try:
             async with self.primary.engine.connect() as connection:
-                primary_lsn = (await connection.execute(PRIMARY_LSN)).scalar_one()
+                written = (await connection.execute(PRIMARY_WRITTEN)).scalar_one()
         except Exception as error:
             if not is_unreachable(error):
                 raise
             # No primary to compare with (or to fall back to): the replica is the best reader left.
-            primary_lsn = None
+            written = None
         try:
             async with self.replica.engine.connect() as connection:
-                if primary_lsn is None:
-                    await connection.execute(text("SELECT 1"))
-                    lag = 0
-                else:
-                    lag = (await connection.execute(REPLICA_LAG, {"primary_lsn": primary_lsn})).scalar_one()
+                in_recovery, replayed = (await connection.execute(REPLICA_REPLAYED)).one()
         except Exception as error:
             if not is_unreachable(error):
                 raise
             self._judge(FALLBACK_DOWN)
             return
-        lag = max(0, int(lag or 0))  # the primary's LSN was read first: the replica may have moved past it
+        # A promoted replica (not in recovery) is a primary of its own; the primary's position
+        # was read first, so the replica may already be past it: never a negative lag.
+        lag = max(0, written - replayed) if in_recovery and written is not None and replayed is not None else 0
         DB_REPLICA_LAG_BYTES.labels(self.service).set(lag)
         self._judge(FALLBACK_LAG if lag > self.max_lag_bytes else REPLICA, lag=lag)
 
