@@ -1,4 +1,4 @@
-"""Gateway app wiring: one pooled ServiceClient (with its circuit breaker) per routed service."""
+"""Gateway app wiring: one pooled ServiceClient (with its circuit breaker) per routed service, edge metrics."""
 
 from contextlib import asynccontextmanager
 
@@ -7,13 +7,14 @@ from fastapi import FastAPI
 from chassis.app import create_service_app
 from chassis.balancer import ReplicaPool, parse_upstreams
 from chassis.service_client import ServiceClient
-from gateway import openapi, proxy
+from gateway import metrics, openapi, proxy
 from gateway.settings import ROUTED_SERVICES, get_settings
 
 
 @asynccontextmanager
-async def service_clients(app: FastAPI):
+async def gateway_resources(app: FastAPI):
     settings = get_settings()
+    metrics.initialise()
     app.state.clients = {
         service: ServiceClient(
             ReplicaPool(service, parse_upstreams(settings.upstreams_of(service)), settings.upstream_eject_seconds),
@@ -39,6 +40,6 @@ def create_app() -> FastAPI:
         title="ScaleShop API gateway",
         # The docs routes first: the proxy's catch-all /api/{service} would otherwise take /api/openapi.json.
         routers=[openapi.router, proxy.router],
-        resources=[service_clients],
+        resources=[gateway_resources],
         use_database=False,
     )

@@ -8,3 +8,14 @@ AUTH_FAILURES = Counter(
 RATE_LIMITED = Counter(
     "gateway_rate_limited_total", "Requests refused with 429, by limit scope (user|anonymous|login)", ["scope"]
 )
+
+AUTH_FAILURE_REASONS = ("missing", "expired", "invalid")
+RATE_LIMIT_SCOPES = ("user", "anonymous", "login")
+
+
+def initialise() -> None:
+    """Create every label set at 0 at startup, so dashboards and alerts see a series before the first refusal."""
+    for reason in AUTH_FAILURE_REASONS:
+        AUTH_FAILURES.labels(reason)
+    for scope in RATE_LIMIT_SCOPES:
+        RATE_LIMITED.labels(scope)
