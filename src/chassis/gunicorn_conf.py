@@ -10,6 +10,8 @@ import os
 import shutil
 import signal
 
+from chassis.logs import gunicorn_logconfig
+
 bind = os.environ.get("BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 worker_class = "uvicorn_worker.UvicornWorker"
@@ -23,6 +25,8 @@ keepalive = 75
 # per replica): 108 MiB PSS per replica with preload, 83 MiB without (`make footprint`).
 preload_app = False
 accesslog = None  # the chassis middleware logs each request once, as JSON, with its request id
+# The master's own lines (start, worker boot and exit) in the same JSON as everything else.
+logconfig_dict = gunicorn_logconfig()
 PR_SET_PDEATHSIG = 1
 
 
