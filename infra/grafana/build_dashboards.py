@@ -1,0 +1,323 @@
+"""Generate the provisioned Grafana dashboards: `python infra/grafana/build_dashboards.py`.
+
+Seed: "Monitoring and Observability". One dashboard per family of patterns; each panel
+is titled by the pattern it shows and described in one line, so a reader can kill a
+replica or flood a cache and find the panel that moves. The JSON files under
+dashboards/ are the output (Grafana provisions them; tests check every panel's PromQL
+against the live test Prometheus): edit this file, re-run it, commit both.
+
+Template variables use `allValue: ".*"` with `=~` matchers, so "All" is a regex that
+the tests can substitute too.
+"""
+
+import json
+from pathlib import Path
+
+DASHBOARDS = Path(__file__).resolve().parent / "dashboards"
+DATASOURCE = {"type": "prometheus", "uid": "prometheus"}
+RATE = "$__rate_interval"
+SERVICES = ["gateway", "users", "products", "orders", "payments", "notifications"]
+APP_JOBS = "users|products|orders|payments|notifications|gateway|worker"
+
+
+# ---------------------------------------------------------------- building blocks
+
+
+def target(expr: str, legend: str = "") -> dict:
+    return {"datasource": DATASOURCE, "expr": expr, "legendFormat": legend, "range": True}
+
+
+def panel(title: str, description: str, *targets: dict, unit: str = "short", kind: str = "timeseries",
+          width: int = 12, max_value: float | None = None) -> dict:
+    defaults = {"unit": unit}
+    if max_value is not None:
+        defaults["max"] = max_value
+    return {
+        "type": kind,
+        "title": title,
+        "description": description,
+        "datasource": DATASOURCE,
+        "targets": [{**t, "refId": chr(ord("A") + i)} for i, t in enumerate(targets)],
+        "fieldConfig": {"defaults": defaults, "overrides": []},
+        "options": {"legend": {"displayMode": "list", "placement": "bottom", "showLegend": True}},
+        "gridPos": {"w": width, "h": 8},
+    }
+
+
+def row(title: str) -> dict:
+    return {"type": "row", "title": title, "collapsed": False, "panels": [], "gridPos": {"w": 24, "h": 1}}
+
+
+def variable(name: str, query: str, label: str) -> dict:
+    return {
+        "name": name, "label": label, "type": "query", "datasource": DATASOURCE,
+        "query": {"query": query, "refId": name}, "definition": query,
+        "multi": True, "includeAll": True, "allValue": ".*", "refresh": 2, "sort": 1,
+        "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
+    }
+
+
+def layout(panels: list[dict]) -> list[dict]:
+    """Place panels left to right, 24 columns wide; a row starts a new line."""
+    x = y = line_height = 0
+    for panel_id, item in enumerate(panels, start=1):
+        item["id"] = panel_id
+        grid = item["gridPos"]
+        if item["type"] == "row" or x + grid["w"] > 24:
+            x, y = 0, y + line_height
+            line_height = 0
+        grid["x"], grid["y"] = x, y
+        x += grid["w"]
+        line_height = max(line_height, grid["h"])
+        if item["type"] == "row":
+            x, y, line_height = 0, y + grid["h"], 0
+    return panels
+
+
+def dashboard(uid: str, title: str, description: str, panels: list[dict], variables: list[dict]) -> dict:
+    return {
+        "uid": uid, "title": title, "description": description, "tags": ["scaleshop"],
+        "schemaVersion": 39, "version": 1, "editable": True, "timezone": "browser",
+        "refresh": "5s", "time": {"from": "now-15m", "to": "now"},
+        "templating": {"list": variables}, "annotations": {"list": []},
+        "panels": layout(panels),
+    }
+
+
+def ratio_or_zero(part: str, whole: str, by: str) -> str:
+    """part/whole that is 0, not "no data", when `part` has no series yet (no error, no hit)."""
+    return f"(sum by ({by}) ({part}) or sum by ({by}) ({whole}) * 0) / sum by ({by}) ({whole})"
+
+
+# ---------------------------------------------------------------- the dashboards
+
+
+def overview() -> dict:
+    """Golden signals (latency, traffic, errors, saturation) with a row per service."""
+    panels = [
+        row("Stack"),
+        panel("Health checks: replicas up per component",
+              "Scrape targets answering /metrics, per job: a killed replica drops its count.",
+              target(f'sum by (job) (up{{job=~"{APP_JOBS}|postgres|redis|nginx"}})', "{{job}}")),
+        panel("Traffic: requests per second per service",
+              "RED rate of every service, all replicas summed.",
+              target(f'sum by (service) (rate(http_requests_total{{replica=~"$replica"}}[{RATE}]))', "{{service}}"),
+              unit="reqps"),
+    ]
+    for service in SERVICES:
+        selector = f'service="{service}",replica=~"$replica"'
+        all_requests = f"rate(http_requests_total{{{selector}}}[{RATE}])"
+        errors = f'rate(http_requests_total{{{selector},status=~"5.."}}[{RATE}])'
+        buckets = f"rate(http_request_duration_seconds_bucket{{{selector}}}[{RATE}])"
+        saturation = [target(f"sum by (replica) (http_requests_in_flight{{{selector}}})", "in flight {{replica}}")]
+        if service != "gateway":  # the gateway keeps no database
+            saturation.append(target(
+                f'sum by (replica) (db_pool_connections{{{selector},state="checked_out"}})', "db conns {{replica}}"))
+        panels += [
+            row(f"{service}"),
+            panel(f"{service} traffic: requests per second by route",
+                  "RED rate: requests per second per route template, all replicas.",
+                  target(f"sum by (route) ({all_requests})", "{{route}}"), unit="reqps", width=6),
+            panel(f"{service} errors: share of 5xx responses",
+                  "RED errors: server errors over all requests (alert HighErrorRate at 5%).",
+                  target(ratio_or_zero(errors, all_requests, "service"), "5xx ratio"), unit="percentunit", width=6),
+            panel(f"{service} latency: p50 / p95 / p99",
+                  "RED duration from the latency histogram (alert HighLatency at p95 > 1 s).",
+                  *(target(f"histogram_quantile({q}, sum by (le) ({buckets}))", f"p{int(q * 100)}")
+                    for q in (0.5, 0.95, 0.99)), unit="s", width=6),
+            panel(f"{service} saturation: in-flight requests and DB connections",
+                  "Work in progress per replica: requests being served and pooled connections checked out.",
+                  *saturation, width=6),
+        ]
+    return dashboard("scaleshop-overview", "ScaleShop / Overview",
+                     "Golden signals per service: traffic, errors, latency, saturation.",
+                     panels, [variable("replica", "label_values(http_requests_total, replica)", "Replica")])
+
+
+def edge() -> dict:
+    """nginx in front of the gateways, the gateways in front of the service replicas."""
+    service = 'service=~"$service"'
+    panels = [
+        row("Edge (nginx)"),
+        panel("Reverse proxy: requests per second at nginx",
+              "Everything the shop receives, counted by nginx (nginx-exporter).",
+              target(f"sum(rate(nginx_http_requests_total[{RATE}]))", "requests/s"), unit="reqps"),
+        panel("Keepalive: nginx client connections by state",
+              "Active, reading, writing and idle keepalive (waiting) client connections.",
+              target("nginx_connections_active", "active"), target("nginx_connections_reading", "reading"),
+              target("nginx_connections_writing", "writing"), target("nginx_connections_waiting", "waiting")),
+        row("Load balancing"),
+        panel("Load balancing (least_conn): requests per gateway replica",
+              "How nginx spreads requests over gateway-1 and gateway-2.",
+              target(f'sum by (replica) (rate(http_requests_total{{service="gateway"}}[{RATE}]))', "{{replica}}"),
+              unit="reqps"),
+        panel("Load balancing: requests served per service replica",
+              "Each replica's share of its service's traffic: even when healthy, shifted when one is down.",
+              target(f'sum by (replica) (rate(http_requests_total{{{service},service!="gateway"}}[{RATE}]))',
+                     "{{replica}}"), unit="reqps"),
+        panel("Client-side load balancing: gateway calls per upstream replica",
+              "The gateway's own round robin over the replicas of each service, by the replica that answered.",
+              target(f'sum by (service, upstream) (rate(upstream_requests_total{{caller="gateway",{service}}}[{RATE}]))',
+                     "{{service}} → {{upstream}}"), unit="reqps"),
+        row("Failover"),
+        panel("Health checks: service replicas up",
+              "1 while Prometheus can scrape the replica; a killed replica drops to 0.",
+              target(f'up{{job=~"{APP_JOBS}",{service}}}', "{{replica}}"), max_value=1),
+        panel("Failover: failed calls per upstream replica",
+              "Calls the gateway could not complete on a replica (connect refused, timeout), then ejected it.",
+              target(f'sum by (service, upstream, kind) (increase(upstream_errors_total{{{service}}}[{RATE}]))',
+                     "{{upstream}} {{kind}}")),
+        panel("Failover: calls retried on another replica",
+              "A failed call moved to the next replica (tenacity retry with jitter).",
+              target(f'sum by (caller, service) (rate(upstream_retries_total{{{service}}}[{RATE}]))',
+                     "{{caller}} → {{service}}"), unit="reqps"),
+    ]
+    return dashboard("scaleshop-edge", "ScaleShop / Edge & load balancing",
+                     "nginx, the gateways and the service replicas: distribution and failover.",
+                     panels, [variable("service", "label_values(upstream_requests_total, service)", "Service")])
+
+
+def caching() -> dict:
+    """Cache-aside in Redis and the database load it saves."""
+    cache = 'cache=~"$cache"'
+    lookups = f"rate(cache_requests_total{{{cache}}}[{RATE}])"
+    hits = f'rate(cache_requests_total{{{cache},result="hit"}}[{RATE}])'
+    panels = [
+        row("Application caches (Redis)"),
+        panel("Cache-aside: hit ratio per cache",
+              "Share of lookups answered from Redis (alert CacheHitRatioLow under 70%).",
+              target(ratio_or_zero(hits, lookups, "cache"), "{{cache}}"), unit="percentunit", max_value=1),
+        panel("Cache-aside: lookups per second by result",
+              "Hits and misses per cache; every miss goes to the database and fills the cache.",
+              target(f"sum by (cache, result) ({lookups})", "{{cache}} {{result}}"), unit="reqps"),
+        panel("DB queries avoided: cache hits per second",
+              "Each hit is a database read that did not happen.",
+              target(f"sum by (cache) ({hits})", "{{cache}}"), unit="reqps"),
+        panel("Cache fill: values written per cache",
+              "Sets after a miss (cache-aside) or on write (write-through).",
+              target(f"sum by (cache) (rate(cache_sets_total{{{cache}}}[{RATE}]))", "{{cache}}"), unit="ops"),
+        panel("Database behind the cache: products queries per second",
+              "SQL statements the products service still sends, by database role.",
+              target(f'sum by (database) (rate(db_query_duration_seconds_count{{service="products"}}[{RATE}]))',
+                     "{{database}}"), unit="ops"),
+        row("Redis"),
+        panel("Redis: memory used and limit",
+              "Bounded memory with LRU eviction: a cache, not a system of record.",
+              target("redis_memory_used_bytes", "used"), target("redis_memory_max_bytes", "maxmemory"), unit="bytes"),
+        panel("Redis: evicted and expired keys per second",
+              "Keys removed by the LRU policy (memory pressure) or by their TTL.",
+              target(f"rate(redis_evicted_keys_total[{RATE}])", "evicted"),
+              target(f"rate(redis_expired_keys_total[{RATE}])", "expired"), unit="ops"),
+        panel("Redis: commands per second",
+              "Load on the one shared Redis (cache, sessions, rate limits, broker).",
+              target(f"rate(redis_commands_processed_total[{RATE}])", "commands"), unit="ops"),
+    ]
+    return dashboard("scaleshop-caching", "ScaleShop / Caching & CDN",
+                     "Cache hit ratios, the database reads they save, and Redis itself. The nginx edge cache "
+                     "has no Prometheus metric (stub_status has none); its X-Cache-Status shows in nginx's JSON log.",
+                     panels, [variable("cache", "label_values(cache_requests_total, cache)", "Cache")])
+
+
+def databases() -> dict:
+    """Pools, query latency, the read replica and the Postgres servers."""
+    service = 'service=~"$service"'
+    panels = [
+        row("From the services"),
+        panel("Connection pooling: pooled connections by state",
+              "Per service and database role: size, checked out, idle, overflow (SQLAlchemy pool).",
+              target(f"sum by (service, database, state) (db_pool_connections{{{service}}})",
+                     "{{service}} {{database}} {{state}}")),
+        panel("Query latency: p95 per service and database",
+              "95th percentile of SQL statement time, from SQLAlchemy cursor events.",
+              target(f"histogram_quantile(0.95, sum by (service, database, le) "
+                     f"(rate(db_query_duration_seconds_bucket{{{service}}}[{RATE}])))", "{{service}} {{database}}"),
+              unit="s"),
+        panel("Query rate: statements per second",
+              "SQL statements per service and database role (primary or read replica).",
+              target(f"sum by (service, database) (rate(db_query_duration_seconds_count{{{service}}}[{RATE}]))",
+                     "{{service}} {{database}}"), unit="ops"),
+        row("Read replica"),
+        panel("Replication lag: bytes the replica has not replayed",
+              "From the primary's pg_stat_replication (alert ReplicationLagHigh above 16 MiB).",
+              target("pg_replication_lag_bytes", "{{database}} → {{replica}}"), unit="bytes"),
+        row("Postgres servers"),
+        panel("Database per service: servers up",
+              "postgres-exporter's connection to each database (alert DatabaseDown).",
+              target("pg_up", "{{database}}"), max_value=1),
+        panel("Database per service: client connections",
+              "Connections open on each server, all states.",
+              target('sum by (database) (pg_stat_activity_count)', "{{database}}")),
+        panel("Database per service: transactions per second",
+              "Commits per second on each server.",
+              target(f'sum by (database) (rate(pg_stat_database_xact_commit{{datname!~"template.*|postgres"}}[{RATE}]))',
+                     "{{database}}"), unit="ops"),
+    ]
+    return dashboard("scaleshop-databases", "ScaleShop / Databases",
+                     "Connection pools, query latency, primary vs replica, replication lag, the servers.",
+                     panels, [variable("service", "label_values(db_pool_connections, service)", "Service")])
+
+
+def async_work() -> dict:
+    """Celery queue and workers, the transactional outbox, the order saga."""
+    task = 'task=~"$task"'
+    panels = [
+        row("Queue and workers (Celery)"),
+        panel("Message queue: tasks waiting in Redis",
+              "Length of the Celery queue list (alert QueueBacklogGrowing).",
+              target('sum by (key) (redis_key_size{db="db0"})', "{{key}}")),
+        panel("Background workers: task executions by outcome",
+              "Tasks started, succeeded, failed and retried per second, per task.",
+              target(f"sum by (task, state) (rate(celery_tasks_total{{{task}}}[{RATE}]))", "{{task}} {{state}}"),
+              unit="ops"),
+        panel("Background workers: task duration p95",
+              "95th percentile of the time a task ran in a worker.",
+              target(f"histogram_quantile(0.95, sum by (task, le) "
+                     f"(rate(celery_task_duration_seconds_bucket{{{task}}}[{RATE}])))", "{{task}}"), unit="s"),
+        row("Transactional outbox"),
+        panel("Outbox: rows waiting to be published",
+              "Events stored with their order but not yet on the queue (postgres-exporter on orders-db).",
+              target('pg_outbox_backlog{database="orders-db"}', "backlog")),
+        panel("Outbox: age of the oldest unpublished row",
+              "Grows when the relay is stuck (alert OutboxStuck after 60 s).",
+              target('pg_outbox_oldest_age_seconds{database="orders-db"}', "oldest"), unit="s"),
+    ]
+    return dashboard("scaleshop-async", "ScaleShop / Async & saga",
+                     "Queue depth, task rates, the outbox and the order saga.",
+                     panels, [variable("task", "label_values(celery_tasks_total, task)", "Task")])
+
+
+def resilience() -> dict:
+    """What the gateway and the service clients do when a dependency fails."""
+    panels = [
+        row("Calls between services"),
+        panel("Timeouts and failures: upstream errors by kind",
+              "Connect refused, timeouts and transport errors per upstream replica.",
+              target(f"sum by (caller, service, kind) (increase(upstream_errors_total[{RATE}]))",
+                     "{{caller}} → {{service}} {{kind}}")),
+        panel("Retries with jitter: calls retried on another replica",
+              "Idempotent or never-sent calls retried after a failure.",
+              target(f"sum by (caller, service) (rate(upstream_retries_total[{RATE}]))", "{{caller}} → {{service}}"),
+              unit="reqps"),
+        panel("Upstream responses by status",
+              "Status codes the callers received from each service.",
+              target(f"sum by (service, status) (rate(upstream_requests_total[{RATE}]))", "{{service}} {{status}}"),
+              unit="reqps"),
+    ]
+    return dashboard("scaleshop-resilience", "ScaleShop / Resilience",
+                     "Retries, timeouts, circuit breakers and the gateway's rate limits.", panels, [])
+
+
+BUILDERS = {"overview": overview, "edge": edge, "caching": caching, "databases": databases,
+            "async": async_work, "resilience": resilience}
+
+
+def main() -> None:
+    DASHBOARDS.mkdir(exist_ok=True)
+    for name, build in BUILDERS.items():
+        path = DASHBOARDS / f"{name}.json"
+        path.write_text(json.dumps(build(), indent=2) + "\n")
+        print(f"wrote {path.relative_to(DASHBOARDS.parent.parent.parent)}")
+
+
+if __name__ == "__main__":
+    main()
