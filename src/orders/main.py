@@ -1,10 +1,35 @@
-"""App wiring of the orders service."""
+"""App wiring of the orders service: the chassis app, the products client, the orders routes."""
 
-from fastapi import FastAPI
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from chassis.app import create_service_app
+from orders.clients import ProductRefused, ProductsClient
+from orders.router import router
 from orders.settings import get_settings
 
 
+@asynccontextmanager
+async def products_client(app: FastAPI) -> AsyncIterator[None]:
+    """One pooled client to the products replicas per process, closed on shutdown."""
+    app.state.products = ProductsClient(app.state.settings)
+    yield
+    await app.state.products.aclose()
+
+
+async def product_refused(_: Request, error: ProductRefused) -> JSONResponse:
+    content = {"detail": error.detail}
+    if error.product_id is not None:
+        content["product_id"] = error.product_id
+    return JSONResponse(status_code=error.status_code, content=content)
+
+
 def create_app() -> FastAPI:
-    return create_service_app(get_settings(), title="ScaleShop orders")
+    app = create_service_app(get_settings(), title="ScaleShop orders", routers=[router],
+                             resources=[products_client],
+                             description="Orders with idempotency keys, a transactional outbox and a checkout saga.")
+    app.add_exception_handler(ProductRefused, product_refused)
+    return app

@@ -1,12 +1,26 @@
-"""Settings of the orders service."""
+"""Settings of the orders service (web replicas and its Celery tasks in the shared worker)."""
 
 from functools import cache
+
+from pydantic import AliasChoices, Field
 
 from chassis.settings import ServiceSettings
 
 
 class OrdersSettings(ServiceSettings):
     service_name: str = "orders"
+
+    # The web replicas get DATABASE_URL; the shared Celery worker gets one URL per service.
+    database_url: str | None = Field(default=None, validation_alias=AliasChoices("ORDERS_DATABASE_URL",
+                                                                                 "DATABASE_URL"))
+    products_upstreams: str = "http://localhost:8000"
+
+    # Idempotency keys are kept at least this long (a client may retry a day later).
+    idempotency_ttl_hours: int = 24
+    # A key still "in flight" after this long belongs to a request that died: a retry may take it over.
+    idempotency_lock_seconds: int = 30
+    # Rows the outbox relay publishes per run.
+    outbox_batch_size: int = 100
 
 
 @cache

@@ -1,0 +1,90 @@
+"""Typed client for the products service's internal stock API (reserve / release).
+
+Both calls are idempotent per `order_ref` on the products side, which is what lets
+orders retry a reservation after a crash and release it any number of times.
+Calls go through the chassis ServiceClient: pooled, load-balanced over the products
+replicas, failing over on connection errors, 503 naming "products" when none answers.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from chassis.balancer import ReplicaPool, parse_upstreams
+from chassis.errors import DependencyUnavailable
+from chassis.service_client import ServiceClient
+from orders.settings import OrdersSettings
+
+
+@dataclass(frozen=True)
+class ReservedItem:
+    product_id: int
+    name: str
+    unit_price: Decimal
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Reservation:
+    order_ref: str
+    items: list[ReservedItem]
+    total: Decimal
+
+
+class ProductRefused(Exception):
+    """Products said no to a reservation (not enough stock, unknown product): a client error, not an outage."""
+
+    def __init__(self, status_code: int, detail: str, product_id: int | None):
+        super().__init__(detail)
+        self.status_code = status_code
+        self.detail = detail
+        self.product_id = product_id
+
+
+class ProductsClient:
+    def __init__(self, settings: OrdersSettings):
+        pool = ReplicaPool("products", parse_upstreams(settings.products_upstreams))
+        self.http = ServiceClient(pool, caller=settings.service_name,
+                                  connect_timeout=settings.http_connect_timeout_seconds,
+                                  timeout=settings.http_timeout_seconds)
+
+    async def reserve(self, *, order_ref: str, items: list[dict]) -> Reservation:
+        """Reserve stock for every item at once, or for none (409 insufficient stock, 422 unknown product)."""
+        response = await self.http.request("POST", "/products/internal/reservations",
+                                           json={"order_ref": order_ref, "items": items})
+        if response.status_code in (200, 201):
+            body = response.json()
+            return Reservation(
+                order_ref=body["order_ref"],
+                items=[ReservedItem(product_id=int(item["product_id"]), name=item["name"],
+                                    unit_price=Decimal(str(item["unit_price"])), quantity=int(item["quantity"]))
+                       for item in body["items"]],
+                total=Decimal(str(body["total"])),
+            )
+        if response.status_code in (404, 409, 422):
+            body = _json(response)
+            detail = body.get("detail") if isinstance(body.get("detail"), str) else None
+            if response.status_code != 409:  # an unknown product is a fault of the order's body: 422 to our client
+                fallback = "unknown product" if response.status_code == 404 else "products refused these items"
+                raise ProductRefused(422, detail or fallback, body.get("product_id"))
+            raise ProductRefused(409, detail or "insufficient stock", body.get("product_id"))
+        raise DependencyUnavailable("products", f"reservation answered {response.status_code}")
+
+    async def release(self, *, order_ref: str) -> bool:
+        """Give the reserved stock back (idempotent: releasing twice releases once)."""
+        response = await self.http.request("POST", f"/products/internal/reservations/{order_ref}/release")
+        if response.status_code == 200:
+            return bool(_json(response).get("released"))
+        if response.status_code == 404:
+            return False  # nothing was reserved under this reference
+        raise DependencyUnavailable("products", f"release answered {response.status_code}")
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+def _json(response) -> dict:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

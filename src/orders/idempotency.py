@@ -1,0 +1,123 @@
+"""Idempotency keys for POST /orders: a retried request never places a second order.
+
+The client sends `Idempotency-Key`; the key is scoped to the user. Claiming it is one
+`INSERT ... ON CONFLICT DO NOTHING` in its own short transaction, so exactly one of
+many concurrent requests wins, whatever replica each lands on:
+
+    claimed        -> the winner does the work; the order's transaction stores the
+                      response on the key (status done) atomically with the order
+    same body, done      -> the stored response is replayed (same status and body)
+    same body, in flight -> 409: the first request is still running, retry later
+    other body           -> 422: a key names one request, not a new one
+
+A request that fails before writing an order releases its key, so the client may
+retry with it. One that died mid-flight (a killed replica) leaves the key in flight;
+after `idempotency_lock_seconds` a retry takes it over and reuses its order_ref,
+which products' idempotent reservation turns into the same reservation.
+Keys are kept `idempotency_ttl_hours` (>= 24 h) and purged by a beat task.
+"""
+
+import uuid
+from dataclasses import dataclass
+
+from fastapi import HTTPException
+from sqlalchemy import delete, func, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from orders.metrics import IDEMPOTENCY_REQUESTS
+from orders.models import IdempotencyKey
+
+MAX_KEY_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class Claim:
+    order_ref: str | None = None  # set when this request owns the key and must do the work
+    response_code: int | None = None  # set when the first response is to be replayed
+    response_body: dict | None = None
+
+    @property
+    def is_replay(self) -> bool:
+        return self.order_ref is None
+
+
+def validate_key(key: str | None) -> str:
+    """400 unless the header is present and 1..100 characters."""
+    if key is None or not key.strip():
+        raise HTTPException(status_code=400, detail="the Idempotency-Key header is required")
+    if len(key) > MAX_KEY_LENGTH:
+        raise HTTPException(status_code=400, detail=f"Idempotency-Key must be at most {MAX_KEY_LENGTH} characters")
+    return key
+
+
+async def claim(*, sessions: async_sessionmaker[AsyncSession], user_id: int, key: str, fingerprint: str,
+                lock_seconds: int) -> Claim:
+    """Own the key (a new request), or learn what the first request with this key did."""
+    for _ in range(3):  # the row may vanish between our statements (its request failed and released it)
+        async with sessions.begin() as session:
+            claimed = await session.scalar(
+                insert(IdempotencyKey)
+                .values(user_id=user_id, key=key, request_hash=fingerprint, status="in_flight",
+                        order_ref=uuid.uuid4().hex)
+                .on_conflict_do_nothing(index_elements=["user_id", "key"])
+                .returning(IdempotencyKey.order_ref)
+            )
+            if claimed is None:
+                claimed = await _take_over_stale(session, user_id, key, fingerprint, lock_seconds)
+            if claimed is not None:
+                IDEMPOTENCY_REQUESTS.labels("new").inc()
+                return Claim(order_ref=claimed)
+            existing = await session.get(IdempotencyKey, (user_id, key))
+        if existing is None:
+            continue
+        if existing.request_hash != fingerprint:
+            IDEMPOTENCY_REQUESTS.labels("mismatch").inc()
+            raise HTTPException(status_code=422,
+                                detail="this Idempotency-Key was already used with a different request body")
+        if existing.status != "done":
+            IDEMPOTENCY_REQUESTS.labels("conflict").inc()
+            raise HTTPException(status_code=409, detail="a request with this Idempotency-Key is still in progress",
+                                headers={"Retry-After": "1"})
+        IDEMPOTENCY_REQUESTS.labels("replayed").inc()
+        return Claim(response_code=existing.response_code, response_body=existing.response_body)
+    raise HTTPException(status_code=409, detail="this Idempotency-Key is contended; retry", headers={"Retry-After": "1"})
+
+
+async def _take_over_stale(session: AsyncSession, user_id: int, key: str, fingerprint: str,
+                           lock_seconds: int) -> str | None:
+    return await session.scalar(
+        update(IdempotencyKey)
+        .where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key,
+               IdempotencyKey.status == "in_flight", IdempotencyKey.request_hash == fingerprint,
+               IdempotencyKey.locked_at < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, lock_seconds))
+        .values(locked_at=func.now())
+        .returning(IdempotencyKey.order_ref)
+    )
+
+
+async def complete(*, session: AsyncSession, user_id: int, key: str, response_code: int, response_body: dict) -> None:
+    """Store the response on the key, inside the transaction that wrote the order."""
+    await session.execute(
+        update(IdempotencyKey)
+        .where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+        .values(status="done", response_code=response_code, response_body=response_body)
+    )
+
+
+async def release(*, sessions: async_sessionmaker[AsyncSession], user_id: int, key: str) -> None:
+    """Forget a claim whose request wrote nothing, so the client can retry with the same key."""
+    async with sessions.begin() as session:
+        await session.execute(
+            delete(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key,
+                                         IdempotencyKey.status == "in_flight")
+        )
+
+
+async def purge(*, session: AsyncSession, ttl_hours: int) -> int:
+    """Delete keys older than the retention period; returns how many."""
+    result = await session.execute(
+        delete(IdempotencyKey).where(IdempotencyKey.created_at < func.now() - func.make_interval(0, 0, 0, 0, ttl_hours))
+    )
+    return result.rowcount or 0
+

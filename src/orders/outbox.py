@@ -1,0 +1,111 @@
+"""Transactional outbox: an event is written in the same transaction as the change it announces.
+
+Publishing to the broker inside a database transaction cannot be atomic (the broker
+may take the message and the commit fail, or the reverse). So the order service
+writes `outbox` rows with its state changes, and a relay publishes them afterwards:
+
+    web request / task:  BEGIN; UPDATE orders ...; INSERT INTO outbox ...; COMMIT; trigger relay
+    relay (Celery task): SELECT unpublished rows FOR UPDATE SKIP LOCKED
+                         -> send one Celery task per subscriber -> mark published_at
+
+The relay runs right after each commit (low latency) and every second from beat (the
+safety net when a trigger was lost). SKIP LOCKED lets relays run concurrently without
+publishing a row twice at the same moment; a crash between publishing and marking
+publishes it again, so delivery is at least once and every subscriber is idempotent.
+
+Each row keeps the request id of the request that caused it: the published tasks log
+it, so one id follows an order from nginx to its notification (issue 5).
+"""
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+import structlog
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from orders.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED
+from orders.models import OutboxEvent
+from worker.celery_app import app as celery_app
+
+RELAY_TASK = "orders.relay_outbox"
+
+Publish = Callable[[str, dict], None]  # (task name, kwargs) -> sends a Celery task
+
+log = structlog.get_logger("outbox")
+
+
+def add(session: AsyncSession, topic: str, payload: dict) -> None:
+    """Record an event in the caller's transaction, stamped with the current request id."""
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    session.add(OutboxEvent(topic=topic, payload={**payload, "request_id": request_id}))
+
+
+def trigger_relay() -> None:
+    """Ask a worker to run the relay now (call after commit). Beat runs it every second anyway,
+    so a broker hiccup here costs latency, never an event: no retries, never raises."""
+    try:
+        celery_app.send_task(RELAY_TASK, retry=False)
+    except Exception as error:
+        log.warning("outbox relay trigger failed; beat will publish", error=repr(error))
+
+
+def subscribers(topic: str, payload: dict) -> list[tuple[str, dict]]:
+    """Who reacts to an event: the Celery tasks it becomes (ids in, never objects)."""
+    order = {"order_id": payload["order_id"], "user_id": payload["user_id"]}
+    match topic:
+        case "order.created":
+            return [("payments.charge", {**order, "amount": payload["total"]})]
+        case "order.confirmed":
+            return [("notifications.notify", {**order, "kind": "order_confirmed"})]
+        case "order.failed":
+            return [("orders.release_stock", {"order_ref": payload["order_ref"]}),
+                    ("notifications.notify", {**order, "kind": "order_failed", "reason": payload.get("reason")})]
+        case "order.cancelled":
+            tasks = [("orders.release_stock", {"order_ref": payload["order_ref"]}),
+                     ("notifications.notify", {**order, "kind": "order_cancelled",
+                                               "reason": "refunded" if payload.get("refund") else None})]
+            if payload.get("refund"):
+                tasks.append(("payments.refund", {"order_id": payload["order_id"]}))
+            return tasks
+        case "payment.refund_requested":
+            return [("payments.refund", {"order_id": payload["order_id"]})]
+    raise ValueError(f"outbox: no subscribers for topic {topic!r}")
+
+
+async def relay(*, sessions: async_sessionmaker[AsyncSession], publish: Publish, batch_size: int) -> int:
+    """Publish up to `batch_size` unpublished rows, oldest first; returns how many were published."""
+    published, failure = 0, None
+    async with sessions.begin() as session:
+        rows = (await session.scalars(
+            select(OutboxEvent).where(OutboxEvent.published_at.is_(None)).order_by(OutboxEvent.id)
+            .limit(batch_size).with_for_update(skip_locked=True)
+        )).all()
+        for row in rows:
+            row.attempts += 1
+            try:
+                for task, kwargs in subscribers(row.topic, row.payload):
+                    # Bound so that worker.context copies the original request id into the task's headers.
+                    with structlog.contextvars.bound_contextvars(request_id=row.payload.get("request_id")):
+                        publish(task, kwargs)
+            except Exception as error:  # the broker is down: keep what was published, retry the rest later
+                failure = error
+                break
+            row.published_at = datetime.now(timezone.utc)
+            OUTBOX_PUBLISHED.labels(row.topic).inc()
+            published += 1
+    await measure_backlog(sessions=sessions)
+    if failure is not None:
+        raise failure
+    return published
+
+
+async def measure_backlog(*, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Set the backlog gauges (rows waiting, age of the oldest) that the OutboxStuck alert watches."""
+    async with sessions() as session:
+        waiting, oldest = (await session.execute(
+            select(func.count(), func.min(OutboxEvent.created_at)).where(OutboxEvent.published_at.is_(None))
+        )).one()
+    OUTBOX_BACKLOG.labels("orders").set(waiting)
+    age = (datetime.now(timezone.utc) - oldest).total_seconds() if oldest else 0.0
+    OUTBOX_OLDEST_AGE.labels("orders").set(max(age, 0.0))

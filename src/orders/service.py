@@ -1,0 +1,162 @@
+"""The life of an order: the orders side of the checkout saga (seed: microservices, async messaging).
+
+    PENDING --charged--> PAID --> CONFIRMED          (notification: order_confirmed)
+    PENDING --declined--> FAILED                     (compensation: stock released; order_failed)
+    PENDING | PAID | CONFIRMED --cancel--> CANCELLED (stock released, refund if paid; order_cancelled)
+
+Each step changes this service's database only; what other services must do next
+leaves through the outbox in the same transaction (orders.outbox), so a crash
+between "state changed" and "others told" cannot happen. Payments answers with the
+task `orders.payment_result`, handled here by `record_payment`.
+"""
+
+import asyncio
+from contextlib import suppress
+
+import structlog
+from fastapi import HTTPException
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chassis.db import Database
+from orders import idempotency, outbox
+from orders.clients import ProductsClient, Reservation
+from orders.metrics import ORDER_STATUS, ORDERS_PLACED
+from orders.models import Order, OrderItem, OrderStatus
+from orders.schemas import OrderCreate, OrderRead
+from orders.settings import OrdersSettings
+from worker.celery_app import app as celery_app
+
+CANCELLABLE = {OrderStatus.PENDING, OrderStatus.PAID, OrderStatus.CONFIRMED}
+
+log = structlog.get_logger("orders")
+
+
+async def place(*, db: Database, products: ProductsClient, settings: OrdersSettings, user_id: int, key: str,
+                order: OrderCreate) -> tuple[int, dict, bool]:
+    """Place an order once per Idempotency-Key: (status code, body, replayed?)."""
+    claim = await idempotency.claim(sessions=db.sessions, user_id=user_id, key=key,
+                                    fingerprint=order.fingerprint(), lock_seconds=settings.idempotency_lock_seconds)
+    if claim.is_replay:
+        return claim.response_code, claim.response_body, True
+    try:
+        reservation = await products.reserve(order_ref=claim.order_ref,
+                                             items=[item.model_dump() for item in order.items])
+    except Exception:  # refused or unreachable: nothing was reserved, nothing is kept
+        await _release_key(db, user_id, key)
+        raise
+    try:
+        body = await _write(db=db, user_id=user_id, key=key, reservation=reservation)
+    except Exception:
+        await _compensate(products, claim.order_ref)
+        await _release_key(db, user_id, key)
+        raise
+    ORDERS_PLACED.labels("orders").inc()
+    ORDER_STATUS.labels(OrderStatus.PENDING).inc()
+    log.info("order placed", order_id=body["id"], total=body["total"])
+    await asyncio.to_thread(outbox.trigger_relay)
+    return 201, body, False
+
+
+async def _write(*, db: Database, user_id: int, key: str, reservation: Reservation) -> dict:
+    """ONE transaction: the order, its items, the order.created event and the stored response."""
+    async with db.sessions.begin() as session:
+        order = Order(user_id=user_id, order_ref=reservation.order_ref, status=OrderStatus.PENDING,
+                      total=reservation.total,
+                      items=[OrderItem(product_id=item.product_id, name=item.name, unit_price=item.unit_price,
+                                       quantity=item.quantity) for item in reservation.items])
+        session.add(order)
+        await session.flush()
+        body = OrderRead.model_validate(order).model_dump(mode="json")
+        outbox.add(session, "order.created", {"order_id": order.id, "user_id": user_id, "total": str(order.total)})
+        await idempotency.complete(session=session, user_id=user_id, key=key, response_code=201, response_body=body)
+    return body
+
+
+async def _compensate(products: ProductsClient, order_ref: str) -> None:
+    """The order could not be written: give its reserved stock back (now, or later from a retried task)."""
+    try:
+        await products.release(order_ref=order_ref)
+    except Exception as error:
+        log.warning("release failed; handing it to a task", order_ref=order_ref, error=repr(error))
+        try:
+            await asyncio.to_thread(celery_app.send_task, "orders.release_stock", kwargs={"order_ref": order_ref})
+        except Exception:
+            log.exception("stock reservation left behind", order_ref=order_ref)
+
+
+async def _release_key(db: Database, user_id: int, key: str) -> None:
+    # If the database is down too, the key stays in flight and goes stale after idempotency_lock_seconds.
+    with suppress(Exception):
+        await idempotency.release(sessions=db.sessions, user_id=user_id, key=key)
+
+
+async def get_all(*, session: AsyncSession, user_id: int, limit: int, offset: int) -> list[Order]:
+    """The caller's orders, newest first."""
+    return list(await session.scalars(
+        select(Order).where(Order.user_id == user_id).order_by(Order.id.desc()).limit(limit).offset(offset)
+    ))
+
+
+async def get(*, session: AsyncSession, user_id: int, order_id: int, for_update: bool = False) -> Order:
+    """One of the caller's orders; 404 for a missing order and for someone else's (no existence leak)."""
+    query = select(Order).where(Order.id == order_id, Order.user_id == user_id)
+    order = await session.scalar(query.with_for_update() if for_update else query)
+    if order is None:
+        raise HTTPException(status_code=404, detail="order not found")
+    return order
+
+
+async def cancel(*, db: Database, user_id: int, order_id: int) -> dict:
+    """Cancel while PENDING, PAID or CONFIRMED: stock goes back, a paid order is refunded."""
+    async with db.sessions.begin() as session:
+        order = await get(session=session, user_id=user_id, order_id=order_id, for_update=True)
+        if order.status not in CANCELLABLE:
+            raise HTTPException(status_code=409, detail=f"a {order.status} order cannot be cancelled")
+        refund = order.status in (OrderStatus.PAID, OrderStatus.CONFIRMED)
+        order.status = OrderStatus.CANCELLED
+        outbox.add(session, "order.cancelled", {"order_id": order.id, "user_id": user_id,
+                                                "order_ref": order.order_ref, "refund": refund})
+        await session.flush()
+        body = OrderRead.model_validate(order).model_dump(mode="json")
+    ORDER_STATUS.labels(OrderStatus.CANCELLED).inc()
+    log.info("order cancelled", order_id=order_id, refund=refund)
+    await asyncio.to_thread(outbox.trigger_relay)
+    return body
+
+
+async def record_payment(*, db: Database, order_id: int, outcome: str, reason: str | None = None) -> bool:
+    """Apply payments' answer (idempotent: a redelivered result changes nothing). True if events were written."""
+    async with db.sessions.begin() as session:
+        order = await session.get(Order, order_id, with_for_update=True)
+        if order is None:
+            raise LookupError(f"order {order_id} does not exist")
+        event = {"order_id": order.id, "user_id": order.user_id, "order_ref": order.order_ref}
+        entered, wrote = None, False
+        if order.status == OrderStatus.PENDING and outcome == "charged":
+            order.status = entered = OrderStatus.PAID
+        elif order.status == OrderStatus.PENDING and outcome == "declined":
+            order.status = entered = OrderStatus.FAILED
+            order.failure_reason = reason or "payment declined"
+            outbox.add(session, "order.failed", {**event, "reason": order.failure_reason})
+            wrote = True
+        elif order.status == OrderStatus.CANCELLED and outcome == "charged":
+            # Cancelled while the charge was in flight: the money goes back.
+            outbox.add(session, "payment.refund_requested", event)
+            wrote = True
+    if entered:
+        ORDER_STATUS.labels(entered).inc()
+    log.info("payment result applied", order_id=order_id, outcome=outcome, status=order.status)
+    return await confirm(db=db, order_id=order_id) or wrote
+
+
+async def confirm(*, db: Database, order_id: int) -> bool:
+    """PAID -> CONFIRMED, announcing it (the confirmation notification). True if it happened now."""
+    async with db.sessions.begin() as session:
+        order = await session.get(Order, order_id, with_for_update=True)
+        if order is None or order.status != OrderStatus.PAID:
+            return False
+        order.status = OrderStatus.CONFIRMED
+        outbox.add(session, "order.confirmed", {"order_id": order.id, "user_id": order.user_id})
+    ORDER_STATUS.labels(OrderStatus.CONFIRMED).inc()
+    return True

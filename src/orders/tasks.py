@@ -1,0 +1,89 @@
+"""Celery tasks of the orders service (run by the shared worker, against the orders database).
+
+- orders.relay_outbox: publish outbox rows (beat every second, and right after each commit);
+- orders.payment_result: payments' answer moves the order on (PAID -> CONFIRMED, or FAILED);
+- orders.release_stock: compensation, give a reservation back to products;
+- orders.purge_idempotency_keys: hourly, forget keys older than their retention.
+
+Tasks take ids and plain values, run their async code with asyncio.run on a NullPool
+engine (worker.reliable.task_database) and are idempotent (delivery is at least once).
+"""
+
+import asyncio
+
+import structlog
+from celery import shared_task
+
+from orders import idempotency, outbox, service
+from orders.clients import ProductsClient
+from orders.settings import get_settings
+from worker.celery_app import app as celery_app
+from worker.reliable import PermanentError, ReliableTask, task_database
+
+log = structlog.get_logger("orders.tasks")
+
+
+class OrdersTask(ReliableTask):
+    service_settings = staticmethod(get_settings)
+
+
+def publish(task: str, kwargs: dict) -> None:
+    celery_app.send_task(task, kwargs=kwargs)
+
+
+@shared_task(name=outbox.RELAY_TASK, ignore_result=True)
+def relay_outbox() -> int:
+    """Not retried: beat runs it again within a second, and the rows wait safely in the table."""
+    return asyncio.run(_relay())
+
+
+async def _relay() -> int:
+    settings = get_settings()
+    async with task_database(settings) as db:
+        published = await outbox.relay(sessions=db.sessions, publish=publish, batch_size=settings.outbox_batch_size)
+    if published:
+        log.info("outbox relayed", published=published)
+    return published
+
+
+@shared_task(name="orders.payment_result", base=OrdersTask, ignore_result=True)
+def payment_result(order_id: int, outcome: str, reason: str | None = None) -> None:
+    log.info("payment result received", order_id=order_id, outcome=outcome)
+    asyncio.run(_payment_result(order_id, outcome, reason))
+
+
+async def _payment_result(order_id: int, outcome: str, reason: str | None) -> None:
+    async with task_database(get_settings()) as db:
+        try:
+            wrote_events = await service.record_payment(db=db, order_id=order_id, outcome=outcome, reason=reason)
+        except LookupError as error:
+            raise PermanentError(str(error)) from error
+    if wrote_events:
+        outbox.trigger_relay()
+
+
+@shared_task(name="orders.release_stock", base=OrdersTask, ignore_result=True)
+def release_stock(order_ref: str) -> None:
+    released = asyncio.run(_release_stock(order_ref))
+    log.info("stock released", order_ref=order_ref, released=released)
+
+
+async def _release_stock(order_ref: str) -> bool:
+    products = ProductsClient(get_settings())
+    try:
+        return await products.release(order_ref=order_ref)
+    finally:
+        await products.aclose()
+
+
+@shared_task(name="orders.purge_idempotency_keys", ignore_result=True)
+def purge_idempotency_keys() -> int:
+    purged = asyncio.run(_purge())
+    log.info("idempotency keys purged", purged=purged)
+    return purged
+
+
+async def _purge() -> int:
+    settings = get_settings()
+    async with task_database(settings) as db, db.sessions.begin() as session:
+        return await idempotency.purge(session=session, ttl_hours=settings.idempotency_ttl_hours)

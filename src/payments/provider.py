@@ -1,0 +1,39 @@
+"""A simulated payment provider: the slow, sometimes-failing external dependency of a checkout.
+
+Knobs (environment, see PaymentsSettings) for chaos and load experiments:
+PAYMENT_LATENCY_MS (each call sleeps this long), PAYMENT_DECLINE_RATE (share of random
+declines). Deterministic declines, like a real provider's test cards, let a test force
+the failure path on any stack: an amount whose cents are PAYMENT_DECLINE_CENTS ("13",
+e.g. 20.13) or above PAYMENT_DECLINE_ABOVE (when set) is always declined.
+
+Calls carry an idempotency key (the order id), as real provider APIs accept, so a
+retried call could never capture money twice on the provider's side either.
+"""
+
+import asyncio
+import random
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from payments.settings import PaymentsSettings
+
+
+@dataclass(frozen=True)
+class ProviderAnswer:
+    approved: bool
+    provider_ref: str
+    reason: str | None = None
+
+
+async def authorize(*, amount: Decimal, idempotency_key: str, settings: PaymentsSettings) -> ProviderAnswer:
+    """Ask the provider to capture `amount`; approved, or declined with a reason."""
+    await asyncio.sleep(settings.payment_latency_ms / 1000)
+    provider_ref = f"sim_{uuid.uuid5(uuid.NAMESPACE_URL, idempotency_key).hex[:24]}"
+    if f"{amount:.2f}".endswith("." + settings.payment_decline_cents):
+        return ProviderAnswer(False, provider_ref, f"card declined (test amount ending in .{settings.payment_decline_cents})")
+    if settings.payment_decline_above and amount > settings.payment_decline_above:
+        return ProviderAnswer(False, provider_ref, f"amount above the limit of {settings.payment_decline_above}")
+    if random.random() < settings.payment_decline_rate:
+        return ProviderAnswer(False, provider_ref, "card declined")
+    return ProviderAnswer(True, provider_ref)
