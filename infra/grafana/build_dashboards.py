@@ -263,7 +263,7 @@ def async_work() -> dict:
     panels = [
         row("Queue and workers (Celery)"),
         panel("Message queue: tasks waiting in Redis",
-              "Length of the Celery queue list (alert QueueBacklogGrowing).",
+              "Length of each Celery queue list in Redis: celery, orders, payments, notifications (alert QueueBacklogGrowing).",
               target('sum by (key) (redis_key_size{db="db0"})', "{{key}}")),
         panel("Background workers: task executions by outcome",
               "Tasks started, succeeded, failed and retried per second, per task.",
