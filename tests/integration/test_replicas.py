@@ -1,0 +1,60 @@
+"""chassis.replicas against the real products primary and its streaming replica on the test stack:
+the lag check measures bytes of WAL, and the verdict routes reads (replica, or primary for lag)."""
+
+import pytest
+from sqlalchemy import text
+
+from chassis.db import Database, create_engine
+from chassis.metrics_db import DB_READS, DB_REPLICA_LAG_BYTES
+from chassis.replicas import FALLBACK_LAG, PRIMARY, REPLICA, ReadRouter
+from chassis.settings import ServiceSettings
+
+pytestmark = pytest.mark.stack
+
+WHO_AM_I = text("SELECT pg_is_in_recovery()")
+
+
+@pytest.fixture
+async def databases(stack):
+    settings = ServiceSettings(service_name="replica-test")
+    url = "postgresql+asyncpg://products:dev-only-products@{}:5432/products"
+    primary = Database(create_engine(url.format(stack.address("products-db")), settings))
+    replica = Database(create_engine(url.format(stack.address("products-db-replica")), settings))
+    yield primary, replica
+    await primary.dispose()
+    await replica.dispose()
+
+
+def router(databases, max_lag_bytes: int) -> ReadRouter:
+    primary, replica = databases
+    return ReadRouter(service="replica-test", primary=primary, replica=replica,
+                      max_lag_bytes=max_lag_bytes, check_seconds=1)
+
+
+async def in_recovery(session) -> bool:
+    return (await session.execute(WHO_AM_I)).scalar_one()
+
+
+async def test_a_fresh_replica_serves_reads(databases):
+    reads = router(databases, max_lag_bytes=1_048_576)
+    await reads.check()
+    assert reads.verdict == REPLICA
+    assert 0 <= DB_REPLICA_LAG_BYTES.labels("replica-test")._value.get() <= 1_048_576
+    assert await reads.read(in_recovery) is True  # answered by the standby
+
+
+async def test_a_replica_behind_the_bound_sends_reads_to_the_primary(databases):
+    reads = router(databases, max_lag_bytes=-1)  # a bound no replica can meet: even zero lag is too much
+    await reads.check()
+    assert reads.verdict == FALLBACK_LAG
+    before = DB_READS.labels("replica-test", PRIMARY, FALLBACK_LAG)._value.get()
+    assert await reads.read(in_recovery) is False  # answered by the primary
+    assert DB_READS.labels("replica-test", PRIMARY, FALLBACK_LAG)._value.get() == before + 1
+
+
+async def test_without_a_replica_every_read_is_a_primary_read(databases):
+    primary, _ = databases
+    reads = ReadRouter(service="replica-test", primary=primary, replica=None, max_lag_bytes=0, check_seconds=1)
+    await reads.check()
+    assert reads.verdict == PRIMARY
+    assert await reads.read(in_recovery) is False
