@@ -329,3 +329,25 @@ async def test_the_rate_limiter_counts_in_redis_and_fails_open_without_it(stack)
     unreachable = redis.asyncio.Redis(host=stack.address("redis"), port=1, socket_connect_timeout=0.5)
     assert await ratelimit.hit(unreachable, name=name, limit=1, window_seconds=1) is None
     await unreachable.aclose()
+
+
+def test_a_dead_service_opens_its_circuit_without_affecting_the_others(stack):
+    """Both users replicas down: 503 naming users, then fail-fast from the open breaker; products unaffected."""
+    for replica in ("users-1", "users-2"):
+        stack.ctl("stop", replica)
+    try:
+        with stack.client() as client:
+            answers = [client.get("/api/users/whoami") for _ in range(30)]
+            assert client.get("/api/products/whoami").status_code == 200  # one service down is not the shop down
+        assert {answer.status_code for answer in answers} == {503}, [a.text[:100] for a in answers]
+        assert {answer.json()["dependency"] for answer in answers} == {"users"}
+        assert "circuit breaker open" in {answer.json()["reason"] for answer in answers}
+        assert gateway_metric(stack, "circuit_breaker_state", service="users") >= 2
+    finally:
+        for replica in ("users-1", "users-2"):
+            stack.ctl("start", replica)
+    with stack.client() as client:
+        deadline = time.monotonic() + 30
+        while client.get("/api/users/whoami").status_code != 200:  # half-open probe succeeds, circuit closes
+            assert time.monotonic() < deadline, "the users circuit did not close after the replicas came back"
+            time.sleep(0.5)
