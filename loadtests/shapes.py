@@ -8,10 +8,10 @@ size: `users` (N) and `duration` (seconds), taken from `--shape-users/--shape-du
 - ramp:   the seed's k6 stages scaled to the duration: up to N, hold, up to 2N, hold, down.
 - spike:  hold N, jump to 3N almost at once (Black Friday), drop back, watch the recovery.
 - soak:   N for a long time (endurance: leaks, connection exhaustion, cache behaviour).
-"""
 
-from locust import LoadTestShape
-from locust.util.timespan import parse_timespan
+Plain arithmetic (no Locust import), so it is unit-tested without monkey-patching the
+test process; locustfile.py's ShopShape plays the stages.
+"""
 
 Stage = tuple[float, int, float]  # (until this second of the run, target users, users started/stopped per second)
 
@@ -58,22 +58,3 @@ def target_at(stages: list[Stage], run_time: float) -> tuple[int, float] | None:
         if run_time < until:
             return users, rate
     return None
-
-
-class ShopShape(LoadTestShape):
-    """The shape named by --load-shape (env LOAD_SHAPE), sized by --shape-users and --shape-duration."""
-
-    def stages(self) -> list[Stage]:
-        if not hasattr(self, "_stages"):
-            options = self.runner.environment.parsed_options
-            name = options.load_shape
-            if name == "none":  # the shape was named on the command line only: behave like -u/-r/-t
-                until = float(parse_timespan(str(options.run_time))) if options.run_time else float("inf")
-                self._stages = [(until, options.num_users or 1, options.spawn_rate or 1.0)]
-            else:
-                duration = options.shape_duration or DEFAULT_DURATION[name]
-                self._stages = SHAPES[name](options.shape_users, duration)
-        return self._stages
-
-    def tick(self) -> tuple[int, float] | None:
-        return target_at(self.stages(), self.get_run_time())

@@ -1,0 +1,163 @@
+"""The benchmark report: report.json (every figure), report.md (for people), PNG plots, a summary table.
+
+The JSON also records the machine (cores, memory), the versions and every command run,
+so a figure can be traced to how it was measured and re-measured.
+"""
+
+import importlib.metadata
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("fastapi", "uvicorn", "uvicorn-worker", "gunicorn", "sqlalchemy", "asyncpg", "redis", "httpx", "locust",
+            "matplotlib")
+
+
+def first_line(argv: list[str]) -> str:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+    except OSError:
+        return "absent"
+    return ((done.stdout or done.stderr).strip().splitlines() or ["?"])[0]
+
+
+def machine() -> dict:
+    meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines() if ":" in line)
+    models = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+              if line.startswith("model name")]
+    return {"cores": os.cpu_count(), "cpu": models[0] if models else platform.processor(),
+            "memory_gib": round(int(meminfo["MemTotal"].split()[0]) / 2**20, 1), "os": platform.platform()}
+
+
+def versions() -> dict:
+    found = {"python": platform.python_version(), "wrk": first_line(["wrk", "--version"]),
+             "nginx": first_line(["nginx", "-v"]), "redis": first_line(["redis-server", "--version"]),
+             "postgres": first_line(["/usr/lib/postgresql/15/bin/postgres", "--version"]),
+             "git": first_line(["git", "-C", str(ROOT), "describe", "--always", "--dirty"])}
+    for package in PACKAGES:
+        try:
+            found[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            found[package] = "absent"
+    return found
+
+
+def floor_rows(scenarios: dict) -> list[dict]:
+    """One row per headline figure: its value, its floor (if the issue sets one) and whether it holds."""
+    rows = []
+
+    def add(key, figure, value, floor, ok, unit=""):
+        rows.append({"scenario": key, "figure": figure, "value": value, "unit": unit, "floor": floor, "ok": ok})
+
+    if "1" in scenarios:
+        ratio = scenarios["1"]["throughput_ratio"]
+        add("1", "full path / hello throughput", ratio, ">= 0.25", ratio >= 0.25)
+    if "2" in scenarios:
+        s2 = scenarios["2"]
+        add("2", "cache hit / cache disabled throughput", s2["throughput_ratio"], ">= 3", s2["throughput_ratio"] >= 3)
+        queries = s2["db_queries_per_request_cached"]
+        add("2", "DB queries per request (warm cache, Zipf)", queries, "<= 0.05",
+            queries is not None and queries <= 0.05)
+    if "3" in scenarios:
+        add("3", "gateway->services keepalive on/off throughput", scenarios["3"]["gateway_ratio"], "", None)
+        add("3", "nginx->gateways keepalive on/off throughput", scenarios["3"]["nginx_ratio"], "", None)
+    if "4" in scenarios:
+        ratio = scenarios["4"]["throughput_ratio"]
+        add("4", "login throughput 2 replicas / 1", ratio, ">= 1.5", ratio >= 1.5)
+    if "5" in scenarios:
+        failed = scenarios["5"]["failed_ratio"]
+        add("5", "failed requests while a replica is killed", failed * 100, "<= 0.1 %", failed <= 0.001, "%")
+    if "6" in scenarios:
+        checkout = scenarios["6"]["variants"]["checkout"]
+        add("6", "checkout orders settled per second", checkout["rps"], "", None, "/s")
+        add("6", "checkout POST -> settled p95", checkout["p95_ms"], "", None, "ms")
+    return rows
+
+
+def summary_table(rows: list[dict]) -> str:
+    lines = ["| # | figure | value | floor | ok |", "|---|---|---|---|---|"]
+    for row in rows:
+        value = "n/a" if row["value"] is None else f"{row['value']:.3g}{(' ' + row['unit']) if row['unit'] else ''}"
+        verdict = {True: "yes", False: "**no**", None: "-"}[row["ok"]]
+        lines.append(f"| {row['scenario']} | {row['figure']} | {value} | {row['floor'] or '-'} | {verdict} |")
+    return "\n".join(lines)
+
+
+def plot(scenarios: dict, directory: Path) -> list[str]:
+    """throughput.png (req/s per variant) and latency.png (p50/p90/p99 per variant, log scale)."""
+    labels, rps, p50, p90, p99 = [], [], [], [], []
+    for key, scenario in scenarios.items():
+        for name, figures in scenario.get("variants", {}).items():
+            labels.append(f"{key}: {name}")
+            rps.append(figures.get("rps", 0))
+            p50.append(figures.get("p50_ms", 0))
+            p90.append(figures.get("p90_ms", figures.get("p95_ms", 0)))
+            p99.append(figures.get("p99_ms", 0))
+    if not labels:
+        return []
+    height = max(3.0, 0.45 * len(labels))
+    figure, axis = plt.subplots(figsize=(10, height))
+    axis.barh(labels, rps, color="tab:blue")
+    axis.invert_yaxis()
+    axis.set_xlabel("requests per second (median of the runs; scenario 6: orders settled per second)")
+    axis.set_title("Throughput per scenario")
+    figure.tight_layout()
+    figure.savefig(directory / "throughput.png", dpi=110)
+    plt.close(figure)
+
+    figure, axis = plt.subplots(figsize=(10, height))
+    positions = range(len(labels))
+    for offset, values, name in ((-0.27, p50, "p50"), (0.0, p90, "p90 (6: p95)"), (0.27, p99, "p99")):
+        axis.barh([position + offset for position in positions], values, height=0.27, label=name)
+    axis.set_yticks(list(positions), labels)
+    axis.invert_yaxis()
+    axis.set_xscale("log")
+    axis.set_xlabel("latency, ms (log scale)")
+    axis.set_title("Latency percentiles per scenario")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(directory / "latency.png", dpi=110)
+    plt.close(figure)
+    return ["throughput.png", "latency.png"]
+
+
+def variant_table(variants: dict) -> str:
+    lines = ["| variant | req/s | p50 ms | p90 ms | p99 ms | requests | errors |", "|---|---|---|---|---|---|---|"]
+    for name, figures in variants.items():
+        lines.append(f"| {name} | {figures.get('rps', 0):.1f} | {figures.get('p50_ms', 0):.2f} | "
+                     f"{figures.get('p90_ms', figures.get('p95_ms', 0)):.2f} | {figures.get('p99_ms', 0):.2f} | "
+                     f"{figures.get('requests', figures.get('orders', 0)):.0f} | {figures.get('errors', figures.get('http_failures', 0)):.0f} |")
+    return "\n".join(lines)
+
+
+def write(directory: Path, report: dict) -> str:
+    """Write report.json, the plots and report.md; return the summary table."""
+    report["summary"] = floor_rows(report["scenarios"])
+    report["plots"] = plot(report["scenarios"], directory)
+    (directory / "report.json").write_text(json.dumps(report, indent=2, default=str))
+    table = summary_table(report["summary"])
+    parts = [f"# ScaleShop benchmark, {report['started_at']}", "",
+             f"Machine: {report['machine']['cores']} cores ({report['machine']['cpu']}), "
+             f"{report['machine']['memory_gib']} GiB; runtime {report['settings']['runtime']}; "
+             f"host {report['settings']['host']}; each figure is the median of {report['settings']['repeats']} runs.",
+             "", "## Summary", "", table, ""]
+    for key, scenario in report["scenarios"].items():
+        parts += [f"## {key}. {scenario.get('title', '')}", ""]
+        if "variants" in scenario:
+            parts += [variant_table(scenario["variants"]), ""]
+        extras = {name: value for name, value in scenario.items() if name not in ("title", "variants", "floor")}
+        parts += [f"- {name}: {value:.4g}" if isinstance(value, float) else f"- {name}: {value}"
+                  for name, value in extras.items()] + [""]
+    parts += [f"![{name}]({name})" for name in report["plots"]]
+    parts += ["", "## Versions", "", *[f"- {name}: {value}" for name, value in report["versions"].items()],
+              "", "## Commands", "", "```", *report["commands"], "```", ""]
+    (directory / "report.md").write_text("\n".join(parts))
+    return table

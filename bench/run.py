@@ -1,0 +1,80 @@
+"""`make bench`: run the six scenarios against the running stack and write the report.
+
+Knobs (environment): BENCH_SCENARIOS (default 1,2,3,4,5,6), BENCH_REPEATS (3),
+BENCH_SECONDS per wrk run (8), BENCH_CONNECTIONS (32), BENCH_KILL_SECONDS (30),
+BENCH_CHECKOUT_SECONDS (20), BENCH_ORDER_RATE (2 orders/s); where the stack is: see target.py.
+A scenario that fails is reported with its error; the others still run.
+"""
+
+import os
+import sys
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench import report, scenarios_load, scenarios_read
+from bench.context import Bench, popular_product_ids
+from bench.target import discover
+from bench.wrk import COMMANDS, Load
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = {
+    "1": scenarios_read.full_path_vs_hello,
+    "2": scenarios_read.cache_hit_vs_database,
+    "3": scenarios_read.keepalive_on_vs_off,
+    "4": scenarios_load.login_one_vs_two_replicas,
+    "5": lambda bench: scenarios_load.replica_killed_under_load(
+        bench, seconds=float(os.environ.get("BENCH_KILL_SECONDS", "30"))),
+    "6": lambda bench: scenarios_load.checkout_at_fixed_rate(
+        bench, seconds=float(os.environ.get("BENCH_CHECKOUT_SECONDS", "20"))),
+}
+NATIVE_ONLY = {"2": "calls a products replica directly and starts a second products process",
+               "3": "starts a second gateway and nginx beside the stack's"}
+
+
+def main() -> None:
+    target = discover()
+    started = datetime.now(timezone.utc)
+    directory = ROOT / "reports" / "bench" / started.strftime("%Y%m%d-%H%M%S")
+    (directory / "processes").mkdir(parents=True, exist_ok=True)
+    load = Load(connections=int(os.environ.get("BENCH_CONNECTIONS", "32")),
+                seconds=float(os.environ.get("BENCH_SECONDS", "8")))
+    product_ids, catalogue_total = popular_product_ids(target.host)
+    bench = Bench(target=target, workdir=directory / "processes", repeats=int(os.environ.get("BENCH_REPEATS", "3")),
+                  load=load, product_ids=product_ids)
+    print(f"benchmarking {target.host} ({target.runtime} runtime, state {target.state_dir}); "
+          f"{bench.repeats} runs of {load.seconds:g}s per figure; report in {directory}", flush=True)
+
+    errors, skipped = {}, {}
+    for key in os.environ.get("BENCH_SCENARIOS", "1,2,3,4,5,6").split(","):
+        key = key.strip()
+        if key in NATIVE_ONLY and not target.native:
+            skipped[key] = f"needs the native runtime: {NATIVE_ONLY[key]}"
+            continue
+        began = time.monotonic()
+        print(f"scenario {key}: {SCENARIOS[key].__doc__ or ''}".strip(), flush=True)
+        try:
+            bench.results[key] = SCENARIOS[key](bench)
+            bench.results[key]["seconds_taken"] = round(time.monotonic() - began, 1)
+        except Exception as error:  # one broken scenario must not cost the others' figures
+            errors[key] = f"{type(error).__name__}: {error}"
+            traceback.print_exc()
+        print(f"scenario {key} done in {time.monotonic() - began:.0f}s", flush=True)
+
+    finished = datetime.now(timezone.utc)
+    table = report.write(directory, {
+        "started_at": started.isoformat(timespec="seconds"), "finished_at": finished.isoformat(timespec="seconds"),
+        "duration_s": round((finished - started).total_seconds(), 1),
+        "machine": report.machine(), "versions": report.versions(),
+        "settings": {"runtime": target.runtime, "host": target.host, "state_dir": str(target.state_dir),
+                     "repeats": bench.repeats, "seconds": load.seconds, "connections": load.connections,
+                     "threads": load.threads, "products_sampled": len(bench.product_ids),
+                     "catalogue_total": catalogue_total},
+        "scenarios": bench.results, "errors": errors, "skipped": skipped, "commands": COMMANDS,
+    })
+    print("\n" + table)
+    for key, reason in {**skipped, **errors}.items():
+        print(f"scenario {key}: {reason}")
+    print(f"\nreport: {directory / 'report.md'} (+ report.json, throughput.png, latency.png)")
+    sys.exit(1 if errors else 0)

@@ -1,0 +1,127 @@
+"""Scenarios 4-6: scaling a CPU-bound service out, losing a replica under load, checkout end to end.
+
+4) login (argon2: CPU-bound) with 2 replicas of users, then 1 (users-2 stopped, then started);
+5) product reads at ~50% of the measured capacity while products-2 is SIGKILLed mid-run;
+6) checkout at a fixed arrival rate (Locust, constant_throughput): orders/s and POST -> settled.
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+
+from bench.context import Bench
+from bench.wrk import COMMANDS, measure, median_of, run_wrk
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "bench-password-1"
+
+
+def login_one_vs_two_replicas(bench: Bench) -> dict:
+    """4) POST /api/users/login through nginx: throughput with users-1 + users-2, then users-1 alone."""
+    email = f"bench-{uuid.uuid4().hex[:12]}@example.com"
+    registered = httpx.post(f"{bench.target.host}/api/users/register", timeout=10,
+                            json={"email": email, "password": PASSWORD, "name": "Bench"})
+    registered.raise_for_status()
+    body = json.dumps({"email": email, "password": PASSWORD})
+    load = replace(bench.load, connections=8, method="POST", body=body)
+    url = f"{bench.target.host}/api/users/login"
+    two = measure(url, load, repeats=bench.repeats)
+    bench.target.ctl("stop", "users-2")
+    try:
+        time.sleep(1)  # let the gateways see users-2 gone (connection refused -> ejected)
+        one = measure(url, load, repeats=bench.repeats)
+    finally:
+        bench.target.ctl("start", "users-2")
+    return {
+        "title": "CPU-bound login (argon2): 2 replicas vs 1 (one worker each)",
+        "variants": {"users x2": two, "users x1": one},
+        "throughput_ratio": two["rps"] / one["rps"],
+        "floor": {"figure": "throughput_ratio", "at_least": 1.5},
+    }
+
+
+def replica_killed_under_load(bench: Bench, seconds: float = 30.0) -> dict:
+    """5) Zipf product reads through nginx at ~50% of capacity; SIGKILL products-2 halfway through."""
+    capacity = bench.results.get("1", {}).get("variants", {}).get("full path (cached)")
+    if capacity is None:
+        capacity = run_wrk(bench.target.host + "/", bench.zipf_load("/api/products/", seconds=5))
+    connections = 16
+    target_rps = capacity["rps"] / 2
+    # wrk's delay hook: each connection waits `delay` after each answer, so rate ~ c * 1000 / (delay + latency).
+    delay_ms = max(1, round(connections * 1000 / target_rps - capacity["p50_ms"]))
+    load = bench.zipf_load("/api/products/", connections=connections, seconds=seconds, delay_ms=delay_ms)
+    runs = []
+    for _ in range(bench.repeats):
+        killer = threading.Timer(seconds / 2, bench.target.ctl, args=("kill", "products-2"))
+        killer.start()
+        try:
+            runs.append(run_wrk(bench.target.host + "/", load))
+        finally:
+            killer.join()
+        wait_healthy(bench, "products-2")
+    result = median_of(runs)
+    return {
+        "title": "Reads at ~50% of capacity while products-2 is SIGKILLed mid-run",
+        "variants": {"products-2 killed at half time": result},
+        "target_rps": target_rps,
+        "failed_ratio": result["error_ratio"],
+        "worst_failed_ratio": max(run["error_ratio"] for run in runs),
+        "floor": {"figure": "failed_ratio", "at_most": 0.001},
+    }
+
+
+def wait_healthy(bench: Bench, name: str) -> None:
+    if bench.target.runtime == "docker":
+        time.sleep(10)
+    else:
+        bench.target.ctl("wait", name)
+
+
+def checkout_at_fixed_rate(bench: Bench, rate: float | None = None, seconds: float = 20.0) -> dict:
+    """6) Orders at a fixed arrival rate: orders settled per second and POST -> CONFIRMED latency."""
+    rate = rate or float(os.environ.get("BENCH_ORDER_RATE", "2"))
+    per_user = 0.25
+    users = max(1, round(rate / per_user))
+    runs = []
+    for index in range(bench.repeats):
+        out = bench.workdir / f"checkout-{index}.json"
+        argv = [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locust_checkout.py"), "--headless",
+                "--host", bench.target.host, "-u", str(users), "-r", str(users), "-t", f"{seconds:g}s",
+                "--only-summary", "--stop-timeout", "10"]
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "loadtests"), "BENCH_CHECKOUT_OUT": str(out),
+               "BENCH_ORDER_RATE_PER_USER": str(per_user)}
+        COMMANDS.append(f"BENCH_ORDER_RATE_PER_USER={per_user} BENCH_CHECKOUT_OUT={out} " + " ".join(argv))
+        subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=seconds + 120, check=True)
+        runs.append(checkout_figures(json.loads(out.read_text())))
+    return {
+        "title": f"Checkout at a fixed arrival rate ({rate:g} orders/s offered)",
+        "variants": {"checkout": median_of(runs)},
+        "offered_orders_per_s": rate,
+        "users": users,
+    }
+
+
+def checkout_figures(raw: dict) -> dict:
+    settled = raw["settle_seconds"]
+    window = raw.get("last_settled", 0) - raw.get("first_post", 0)
+    cuts = statistics.quantiles(settled, n=100) if len(settled) >= 2 else [0.0] * 99
+    confirmed = raw["statuses"].get("CONFIRMED", 0)
+    orders = sum(raw["statuses"].values())
+    return {
+        "rps": len(settled) / window if window > 0 else 0.0,  # orders settled per second
+        "p50_ms": cuts[49] * 1000, "p95_ms": cuts[94] * 1000, "p99_ms": cuts[98] * 1000,
+        "orders": orders, "confirmed": confirmed, "failed": raw["statuses"].get("FAILED", 0),
+        "unsettled": orders - len(settled),
+        "http_requests": raw["http_requests"], "http_failures": raw["http_failures"],
+        "error_ratio": raw["http_failures"] / raw["http_requests"] if raw["http_requests"] else 0.0,
+    }
+

@@ -1,0 +1,92 @@
+"""Scenarios 1-3: what a cached read costs, what the cache buys, what keepalive buys (seed: caching, LB).
+
+Each returns its figures: the median of `repeats` wrk runs per variant, and the ratio
+between variants (ratios measured in one run on one machine are what can be compared).
+"""
+
+from bench.context import Bench, cache_samples, scrape, warm
+from bench.processes import bench_nginx, gunicorn_app
+from bench.wrk import measure
+
+DB_SAMPLES = {"db_query_duration_seconds_count", "db_query_duration_seconds_sum"}
+
+
+def full_path_vs_hello(bench: Bench) -> dict:
+    """1) nginx -> gateway -> products -> Redis vs a bare FastAPI endpoint under the same gunicorn."""
+    host = bench.target.host
+    paths = [f"/api/products/{product_id}" for product_id in bench.product_ids]
+    sources = warm(host, paths)
+    full = measure(host, bench.zipf_load("/api/products/"), repeats=bench.repeats)
+    with gunicorn_app("hello", "hello_app:create_app()", bench.target.spare_address(0), bench.workdir, {},
+                      ready_path="/hello") as hello_base:
+        hello = measure(hello_base + "/hello", bench.load, repeats=bench.repeats)
+    return {
+        "title": "Full path cached product read vs bare FastAPI hello",
+        "variants": {"full path (cached)": full, "hello (bare FastAPI)": hello},
+        "throughput_ratio": full["rps"] / hello["rps"],
+        "warm_x_cache": sources,
+        "floor": {"figure": "throughput_ratio", "at_least": 0.25},
+    }
+
+
+def cache_hit_vs_database(bench: Bench) -> dict:
+    """2) GET /products/{id} at a products replica: Redis cache-aside vs PRODUCTS_CACHE_ENABLED=false."""
+    target = bench.target
+    cached_base = f"http://{target.address('products-1')}:8000"
+    paths = [f"/products/{product_id}" for product_id in bench.product_ids]
+    load = bench.zipf_load("/products/")
+    warm(cached_base, paths)
+    before, cache_before = scrape(cached_base, DB_SAMPLES), cache_samples(cached_base)
+    hit = measure(cached_base + paths[0], load, repeats=bench.repeats)
+    after, cache_after = scrape(cached_base, DB_SAMPLES), cache_samples(cached_base)
+    hit_requests = sum(run["requests"] for run in hit["runs"])
+    queries = after["db_query_duration_seconds_count"] - before["db_query_duration_seconds_count"]
+    hits = cache_after.get("hit", 0) - cache_before.get("hit", 0)
+    misses = cache_after.get("miss", 0) - cache_before.get("miss", 0)
+
+    env = {**target.env_of("products-1"), "PRODUCTS_CACHE_ENABLED": "false"}
+    with gunicorn_app("products-nocache", "products.main:create_app()", target.spare_address(1), bench.workdir,
+                      env, ready_path="/health/ready") as nocache_base:
+        db_before = scrape(nocache_base, DB_SAMPLES)
+        database = measure(nocache_base + paths[0], load, repeats=bench.repeats)
+        db_after = scrape(nocache_base, DB_SAMPLES)
+    db_requests = sum(run["requests"] for run in database["runs"])
+    db_queries = db_after["db_query_duration_seconds_count"] - db_before["db_query_duration_seconds_count"]
+    db_seconds = db_after["db_query_duration_seconds_sum"] - db_before["db_query_duration_seconds_sum"]
+    return {
+        "title": "Product read at the service: cache hit vs cache disabled",
+        "variants": {"cache-aside (Redis)": hit, "cache disabled (Postgres)": database},
+        "throughput_ratio": hit["rps"] / database["rps"],
+        "db_queries_per_request_cached": queries / hit_requests if hit_requests else None,
+        "db_queries_per_request_uncached": db_queries / db_requests if db_requests else None,
+        "mean_db_query_ms": 1000 * db_seconds / db_queries if db_queries else None,
+        "cache_hit_ratio": hits / (hits + misses) if hits + misses else None,
+        "distinct_products": len(bench.product_ids),
+        "floor": {"figure": "throughput_ratio", "at_least": 3.0, "and": "db_queries_per_request_cached <= 0.05"},
+    }
+
+
+def keepalive_on_vs_off(bench: Bench) -> dict:
+    """3) upstream keepalive: gateway -> products (UPSTREAM_KEEPALIVE_CONNECTIONS=0) and nginx -> gateways."""
+    target = bench.target
+    load = bench.zipf_load("/api/products/")
+    gateway_base = f"http://{target.address('gateway-1')}:8000"
+    variants = {"gateway->services keepalive": measure(gateway_base, load, repeats=bench.repeats)}
+    env = {**target.env_of("gateway-1"), "UPSTREAM_KEEPALIVE_CONNECTIONS": "0"}
+    with gunicorn_app("gateway-nokeepalive", "gateway.main:create_app()", target.spare_address(2), bench.workdir,
+                      env, ready_path="/health/ready") as base:
+        variants["gateway->services no keepalive"] = measure(base, load, repeats=bench.repeats)
+
+    gateways = [f"{target.address(name)}:8000" for name in ("gateway-1", "gateway-2")]
+    for index, keepalive in ((3, True), (4, False)):
+        name = f"nginx->gateways {'keepalive' if keepalive else 'no keepalive'}"
+        with bench_nginx(f"nginx-{'keepalive' if keepalive else 'nokeepalive'}", target.spare_address(index),
+                         gateways, keepalive=keepalive, workdir=bench.workdir) as base:
+            variants[name] = measure(base, load, repeats=bench.repeats)
+    return {
+        "title": "Upstream keepalive on vs off",
+        "variants": variants,
+        "gateway_ratio": variants["gateway->services keepalive"]["rps"]
+        / variants["gateway->services no keepalive"]["rps"],
+        "nginx_ratio": variants["nginx->gateways keepalive"]["rps"] / variants["nginx->gateways no keepalive"]["rps"],
+    }
