@@ -14,6 +14,8 @@ from chassis.errors import DependencyUnavailable
 from chassis.service_client import ServiceClient
 from orders.settings import OrdersSettings
 
+CENT = Decimal("0.01")
+
 
 @dataclass(frozen=True)
 class ReservedItem:
@@ -56,9 +58,9 @@ class ProductsClient:
             return Reservation(
                 order_ref=body["order_ref"],
                 items=[ReservedItem(product_id=int(item["product_id"]), name=item["name"],
-                                    unit_price=Decimal(str(item["unit_price"])), quantity=int(item["quantity"]))
+                                    unit_price=_money(item["unit_price"]), quantity=int(item["quantity"]))
                        for item in body["items"]],
-                total=Decimal(str(body["total"])),
+                total=_money(body["total"]),
             )
         if response.status_code in (404, 409, 422):
             body = _json(response)
@@ -80,6 +82,11 @@ class ProductsClient:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+def _money(value) -> Decimal:
+    """Products sends JSON numbers; money here is an exact Decimal with two places."""
+    return Decimal(str(value)).quantize(CENT)
 
 
 def _json(response) -> dict:
