@@ -122,7 +122,7 @@ def plot(scenarios: dict, directory: Path) -> list[str]:
     axis.set_xscale("log")
     axis.set_xlabel("latency, ms (log scale)")
     axis.set_title("Latency percentiles per scenario")
-    axis.legend()
+    axis.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     figure.tight_layout()
     figure.savefig(directory / "latency.png", dpi=110)
     plt.close(figure)

@@ -54,7 +54,7 @@ class Target:
     def ctl(self, action: str, name: str) -> str:
         """stop|start|kill|wait a component, like `make stop NAME=...` in this runtime."""
         if self.runtime == "docker":
-            argv = ["docker", "kill", name] if action == "kill" else ["docker", "compose", action, name]
+            argv = ["docker", "compose", action, name]  # `docker compose kill` sends SIGKILL
         else:
             argv = [sys.executable, "-m", "stackctl", action, name]
         env = {**os.environ, "STACK_STATE_DIR": str(self.state_dir), "PYTHONPATH": str(ROOT / "src")}
