@@ -30,10 +30,13 @@ def prepare_filesystem(service: NativeService) -> None:
             mount.native_path.parent.mkdir(parents=True, exist_ok=True)
             mount.native_path.write_text(mount.content or "")
             mount.native_path.chmod(0o755 if mount.native_path.suffix == ".sh" else 0o644)
-        elif not mount.source.exists() or mount.source.is_relative_to(get_settings().state_dir):
+        elif mount.source.is_relative_to(get_settings().state_dir):  # a named volume
             mount.native_path.mkdir(parents=True, exist_ok=True)
             if owner:
                 os.chown(mount.native_path, owner.pw_uid, owner.pw_gid)
+        elif not mount.source.exists():
+            # Docker would create an empty directory here, in the repo; a missing config is a mistake.
+            raise SystemExit(f"{service.name}: bind mount source {mount.source} does not exist")
 
 
 def as_user(user: str | None, argv: list[str]) -> list[str]:
