@@ -81,7 +81,8 @@ async def claim(*, sessions: async_sessionmaker[AsyncSession], user_id: int, key
                                 headers={"Retry-After": "1"})
         IDEMPOTENCY_REQUESTS.labels("replayed").inc()
         return Claim(response_code=existing.response_code, response_body=existing.response_body)
-    raise HTTPException(status_code=409, detail="this Idempotency-Key is contended; retry", headers={"Retry-After": "1"})
+    raise HTTPException(status_code=409, detail="this Idempotency-Key is contended; retry",
+                        headers={"Retry-After": "1"})
 
 
 async def _take_over_stale(session: AsyncSession, user_id: int, key: str, fingerprint: str,

@@ -30,8 +30,9 @@ async def authorize(*, amount: Decimal, idempotency_key: str, settings: Payments
     """Ask the provider to capture `amount`; approved, or declined with a reason."""
     await asyncio.sleep(settings.payment_latency_ms / 1000)
     provider_ref = f"sim_{uuid.uuid5(uuid.NAMESPACE_URL, idempotency_key).hex[:24]}"
-    if f"{amount:.2f}".endswith("." + settings.payment_decline_cents):
-        return ProviderAnswer(False, provider_ref, f"card declined (test amount ending in .{settings.payment_decline_cents})")
+    test_cents = settings.payment_decline_cents
+    if f"{amount:.2f}".endswith("." + test_cents):
+        return ProviderAnswer(False, provider_ref, f"card declined (test amount ending in .{test_cents})")
     if settings.payment_decline_above and amount > settings.payment_decline_above:
         return ProviderAnswer(False, provider_ref, f"amount above the limit of {settings.payment_decline_above}")
     if random.random() < settings.payment_decline_rate:
