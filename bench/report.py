@@ -60,6 +60,8 @@ def floor_rows(scenarios: dict) -> list[dict]:
     if "1" in scenarios:
         ratio = scenarios["1"]["throughput_ratio"]
         add("1", "full path / hello throughput", ratio, ">= 0.25", ratio >= 0.25)
+        if "cpu_ratio" in scenarios["1"]:
+            add("1", "hello / full path CPU per request", scenarios["1"]["cpu_ratio"], "", None)
     if "2" in scenarios:
         s2 = scenarios["2"]
         add("2", "cache hit / cache disabled throughput", s2["throughput_ratio"], ">= 3", s2["throughput_ratio"] >= 3)

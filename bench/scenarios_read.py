@@ -5,6 +5,7 @@ between variants (ratios measured in one run on one machine are what can be comp
 """
 
 from bench.context import Bench, cache_samples, scrape, warm
+from bench.cpu import cpu_seconds, per_request_ms
 from bench.processes import bench_nginx, gunicorn_app
 from bench.wrk import measure
 
@@ -16,17 +17,40 @@ def full_path_vs_hello(bench: Bench) -> dict:
     host = bench.target.host
     paths = [f"/api/products/{product_id}" for product_id in bench.product_ids]
     sources = warm(host, paths)
+    hops = full_path_markers(bench) if bench.target.native else {}
+    before = cpu_seconds(hops)
     full = measure(host, bench.zipf_load("/api/products/"), repeats=bench.repeats)
-    with gunicorn_app("hello", "hello_app:create_app()", bench.target.spare_address(0), bench.workdir, {},
+    full_cpu = per_request_ms(before, cpu_seconds(hops), sum(run["requests"] for run in full["runs"]))
+    hello_address = bench.target.spare_address(0)
+    with gunicorn_app("hello", "hello_app:create_app()", hello_address, bench.workdir, {},
                       ready_path="/hello") as hello_base:
+        marker = {"hello": f"--bind {hello_address}:8000"}
+        before = cpu_seconds(marker)
         hello = measure(hello_base + "/hello", bench.load, repeats=bench.repeats)
-    return {
+        hello_cpu = per_request_ms(before, cpu_seconds(marker), sum(run["requests"] for run in hello["runs"]))
+    result = {
         "title": "Full path cached product read vs bare FastAPI hello",
         "variants": {"full path (cached)": full, "hello (bare FastAPI)": hello},
         "throughput_ratio": full["rps"] / hello["rps"],
         "warm_x_cache": sources,
         "floor": {"figure": "throughput_ratio", "at_least": 0.25},
     }
+    if full_cpu and hello_cpu:
+        # CPU per request does not move with what else the machine runs: the ratio a machine of our
+        # own would give if every hop were CPU-bound, and which hop to profile first.
+        result["cpu_ms_per_request"] = {**full_cpu, "full path total": sum(full_cpu.values()), **hello_cpu}
+        result["cpu_ratio"] = hello_cpu["hello"] / sum(full_cpu.values())
+    return result
+
+
+def full_path_markers(bench: Bench) -> dict[str, str]:
+    """How to find each hop's processes: gunicorn's --bind, nginx's config path, redis's address."""
+    target = bench.target
+    markers = {name: f"--bind {target.address(name)}:8000"
+               for name in ("gateway-1", "gateway-2", "products-1", "products-2")}
+    markers["nginx"] = target.plan["nginx"]["container_dir"] + "/"
+    markers["redis"] = f"redis-server {target.address('redis')}:6379"
+    return markers
 
 
 def cache_hit_vs_database(bench: Bench) -> dict:
