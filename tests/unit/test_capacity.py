@@ -67,3 +67,16 @@ def test_headroom_outside_the_seeds_range_is_refused(headroom):
 def test_every_line_names_the_figure_it_comes_from():
     for what, _, source in plan(REPORT, Demand(users=10_000)):
         assert source, what
+
+
+def test_the_plan_reads_the_newest_complete_report(tmp_path):
+    import json
+
+    from bench.capacity import latest_report
+
+    for name, scenarios in (("20260101-000000", REPORT["scenarios"]), ("20260102-000000", {"5": {}})):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "report.json").write_text(json.dumps({"scenarios": scenarios}))
+    assert latest_report(tmp_path).parent.name == "20260101-000000"  # the newer one ran scenario 5 only
+    with pytest.raises(SystemExit, match="make bench"):
+        latest_report(tmp_path / "nowhere")
