@@ -45,7 +45,7 @@ def add_options(parser) -> None:
     parser.add_argument("--shape-duration", type=float, default=0.0, env_var="LOAD_DURATION",
                         help="total seconds of the shape (default per shape: 60/160/90/3600)")
     parser.add_argument("--max-p95-ms", type=float, default=500.0, env_var="LOAD_MAX_P95_MS",
-                        help="fail the run when the p95 response time over all requests reaches this (ms)")
+                        help="fail the run when the p95 of the shopping requests (all but sign-up/login) reaches this (ms)")
     parser.add_argument("--max-sign-up-p95-ms", type=float, default=2000.0, env_var="LOAD_MAX_SIGN_UP_P95_MS",
                         help="the same for sign-up and login (argon2 is slow on purpose)")
     parser.add_argument("--max-error-rate", type=float, default=0.01, env_var="LOAD_MAX_ERROR_RATE",
