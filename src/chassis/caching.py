@@ -27,6 +27,9 @@ Lock) and refills; the others wait briefly, re-reading the key, and are served f
 cache (counted in `cache_stampede_waits_total`). If the refill takes longer than the wait,
 a waiter loads for itself: the guard never turns a slow database into a failed request.
 
+A hit is one round trip: a small Lua script reads the id's version and the entry under it
+together on the Redis server (measured: two sequential GETs made a hit ~20% dearer in CPU).
+
 A cache that is down is a miss, not an error: Redis failures fall back to the loader.
 """
 
@@ -46,6 +49,12 @@ MISS = "MISS"
 BYPASS = "BYPASS"  # the cache was skipped (disabled, or Redis unavailable)
 
 Loader = Callable[[], Awaitable[str | None]]
+
+# KEYS[1]: the version key; ARGV[1]: the entry key without its version. Returns {entry key, value or nil}.
+READ_CURRENT_ENTRY = """
+local entry_key = ARGV[1] .. (redis.call('GET', KEYS[1]) or '0')
+return {entry_key, redis.call('GET', entry_key)}
+"""
 
 log = structlog.get_logger("caching")
 
@@ -71,6 +80,7 @@ class VersionedCache:
         self.lock_seconds = lock_ms / 1000
         self.wait_seconds = wait_ms / 1000
         self.poll_seconds = poll_ms / 1000
+        self.read_current_entry = client.register_script(READ_CURRENT_ENTRY)
 
     def version_key(self, item_id: object) -> str:
         return f"{self.name}:ver:{item_id}"
@@ -86,8 +96,9 @@ class VersionedCache:
     async def get_or_load(self, item_id: object, load: Loader) -> tuple[str | None, str]:
         """The value of `item_id` and where it came from (HIT, MISS or BYPASS); `load` returns None for "absent"."""
         try:
-            key = await self.key(item_id)
-            cached = await self.client.get(key)
+            key, cached = await self.read_current_entry(
+                keys=[self.version_key(item_id)], args=[self.entry_key(item_id, "")]
+            )
         except RedisError as error:
             log.warning("cache unavailable, reading through", cache=self.name, error=type(error).__name__)
             return await load(), BYPASS

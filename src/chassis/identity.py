@@ -26,7 +26,8 @@ class Identity:
         return self.role == "admin"
 
 
-def current_identity(
+# `async def` so FastAPI calls them on the event loop, not through a worker thread (no I/O here).
+async def current_identity(
     x_user_id: Annotated[str | None, Header(include_in_schema=False)] = None,
     x_user_role: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Identity:
@@ -35,7 +36,7 @@ def current_identity(
     return Identity(user_id=int(x_user_id), role=x_user_role or "customer")
 
 
-def admin_identity(identity: Annotated[Identity, Depends(current_identity)]) -> Identity:
+async def admin_identity(identity: Annotated[Identity, Depends(current_identity)]) -> Identity:
     if not identity.is_admin:
         raise HTTPException(status_code=403, detail="admin role required")
     return identity

@@ -21,11 +21,13 @@ async def primary_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def read_router(request: Request) -> ReadRouter:
+# `async def` although they do no I/O: FastAPI runs a plain `def` dependency in a worker thread,
+# and that hop cost 14% of a cached product read's CPU (py-spy, issue "Load tests", scenario 2).
+async def read_router(request: Request) -> ReadRouter:
     return request.app.state.reads
 
 
-def product_cache(request: Request) -> VersionedCache:
+async def product_cache(request: Request) -> VersionedCache:
     return request.app.state.product_cache
 
 

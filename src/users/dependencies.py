@@ -17,19 +17,19 @@ async def session(request: Request) -> AsyncIterator[AsyncSession]:
         yield db_session
 
 
-def redis(request: Request) -> Redis:
+async def redis(request: Request) -> Redis:
     return request.app.state.redis
 
 
-def passwords(request: Request) -> Passwords:
+async def passwords(request: Request) -> Passwords:
     return request.app.state.passwords
 
 
-def settings(request: Request) -> UsersSettings:
+async def settings(request: Request) -> UsersSettings:
     return request.app.state.settings
 
 
-def profile_cache(request: Request) -> ProfileCache:
+async def profile_cache(request: Request) -> ProfileCache:
     return ProfileCache(request.app.state.redis, ttl_seconds=request.app.state.settings.profile_cache_ttl_seconds)
 
 
