@@ -40,7 +40,10 @@ class Checkout(FastHttpUser):
         started = time.perf_counter()
         WINDOW.setdefault("first_post", time.time())
         order_id = shopper.place_order(self.client, self.auth, [{"product_id": product_id, "quantity": 1}])
-        status = "NOT_CREATED" if order_id is None else shopper.wait_until_settled(self.client, self.auth, order_id)
+        # Poll every 100 ms: fine enough for the figure, light enough not to load the stack it measures.
+        settled = None if order_id is None else shopper.wait_until_settled(self.client, self.auth, order_id,
+                                                                            interval=0.1)
+        status = settled or "NOT_CREATED"
         STATUSES[status] = STATUSES.get(status, 0) + 1
         if status in shopper.SETTLED:
             SETTLE_SECONDS.append(time.perf_counter() - started)

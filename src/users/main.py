@@ -17,7 +17,12 @@ log = structlog.get_logger("users")
 @asynccontextmanager
 async def users_resources(app: FastAPI):
     settings = get_settings()
-    app.state.passwords = Passwords(concurrency=settings.password_hash_concurrency)
+    app.state.passwords = Passwords(
+        concurrency=settings.password_hash_concurrency,
+        time_cost=settings.password_hash_time_cost,
+        memory_kib=settings.password_hash_memory_kib,
+        parallelism=settings.password_hash_parallelism,
+    )
     if settings.admin_email:
         # Seeded by every replica at startup rather than in the migration: a migration is schema, and
         # would bake one password hash into history; INSERT ... ON CONFLICT DO NOTHING makes the two

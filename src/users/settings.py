@@ -14,9 +14,13 @@ class UsersSettings(ServiceSettings):
     access_token_ttl_seconds: int = 900
     refresh_token_ttl_seconds: int = 7 * 24 * 3600
     profile_cache_ttl_seconds: int = 300
-    # argon2 hashes use ~64 MiB and a few tens of ms of CPU each: at most this many at once per
+    # argon2 hashes cost memory and tens of ms of CPU each: at most this many at once per
     # process (a bulkhead), so a burst of logins cannot exhaust memory or starve the event loop.
-    password_hash_concurrency: int = 2
+    password_hash_concurrency: int = 1
+    # argon2id cost parameters (RFC 9106 low-memory profile); one lane = one thread per hash.
+    password_hash_time_cost: int = 3
+    password_hash_memory_kib: int = 65536
+    password_hash_parallelism: int = 1
 
     # DEVELOPMENT DEFAULTS, refused outside ENVIRONMENT=development. An empty ADMIN_EMAIL seeds no admin.
     admin_email: str = "admin@scaleshop.local"
