@@ -1,7 +1,10 @@
 """Declarative base with a naming convention, so Alembic autogenerates stable constraint names."""
 
-from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, MetaData, String, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -19,3 +22,15 @@ def new_base() -> type[DeclarativeBase]:
         metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
     return Base
+
+
+class DeadLetterColumns:
+    """Columns of a service's `dead_letters` table: a task that exhausted its retries, kept for a person
+    to inspect and replay (each service that runs Celery tasks has one in its own database)."""
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    task: Mapped[str] = mapped_column(String(200))
+    task_id: Mapped[str] = mapped_column(String(64))
+    args: Mapped[dict] = mapped_column(JSONB)
+    error: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -8,10 +8,9 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import BigInteger, DateTime, String, Text, UniqueConstraint, func
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from chassis.models import new_base
+from chassis.models import DeadLetterColumns, new_base
 
 Base = new_base()
 
@@ -34,12 +33,5 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class DeadLetter(Base):
+class DeadLetter(DeadLetterColumns, Base):
     __tablename__ = "dead_letters"
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    task: Mapped[str] = mapped_column(String(200))
-    task_id: Mapped[str] = mapped_column(String(64))
-    args: Mapped[dict] = mapped_column(JSONB)
-    error: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

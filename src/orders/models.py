@@ -15,7 +15,7 @@ from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, Numeric
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from chassis.models import new_base
+from chassis.models import DeadLetterColumns, new_base
 
 Base = new_base()
 
@@ -89,12 +89,5 @@ class OutboxEvent(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
-class DeadLetter(Base):
+class DeadLetter(DeadLetterColumns, Base):
     __tablename__ = "dead_letters"
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    task: Mapped[str] = mapped_column(String(200))
-    task_id: Mapped[str] = mapped_column(String(64))
-    args: Mapped[dict] = mapped_column(JSONB)
-    error: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

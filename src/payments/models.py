@@ -9,10 +9,9 @@ from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import BigInteger, DateTime, Numeric, String, Text, func
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from chassis.models import new_base
+from chassis.models import DeadLetterColumns, new_base
 
 Base = new_base()
 
@@ -37,12 +36,5 @@ class Charge(Base):
     refunded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class DeadLetter(Base):
+class DeadLetter(DeadLetterColumns, Base):
     __tablename__ = "dead_letters"
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    task: Mapped[str] = mapped_column(String(200))
-    task_id: Mapped[str] = mapped_column(String(64))
-    args: Mapped[dict] = mapped_column(JSONB)
-    error: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
