@@ -99,12 +99,12 @@ def cache_hit_vs_database(bench: Bench) -> dict:
 
 
 def keepalive_on_vs_off(bench: Bench) -> dict:
-    """3) upstream keepalive: gateway -> products (UPSTREAM_KEEPALIVE_CONNECTIONS=0) and nginx -> gateways."""
+    """3) upstream keepalive: gateway -> products (UPSTREAM_KEEPALIVE=false) and nginx -> gateways."""
     target = bench.target
     load = bench.zipf_load("/api/products/")
     gateway_base = f"http://{target.address('gateway-1')}:8000"
     variants = {"gateway->services keepalive": measure(gateway_base, load, repeats=bench.repeats)}
-    env = {**target.env_of("gateway-1"), "UPSTREAM_KEEPALIVE_CONNECTIONS": "0"}
+    env = {**target.env_of("gateway-1"), "UPSTREAM_KEEPALIVE": "false"}
     with gunicorn_app("gateway-nokeepalive", "gateway.main:create_app()", target.spare_address(2), bench.workdir,
                       env, ready_path="/health/ready") as base:
         variants["gateway->services no keepalive"] = measure(base, load, repeats=bench.repeats)

@@ -8,6 +8,7 @@ from chassis.app import create_service_app
 from chassis.balancer import ReplicaPool, parse_upstreams
 from chassis.service_client import ServiceClient
 from gateway import metrics, openapi, proxy
+from gateway.ratelimit import RateLimiter
 from gateway.settings import ROUTED_SERVICES, get_settings
 
 
@@ -15,6 +16,7 @@ from gateway.settings import ROUTED_SERVICES, get_settings
 async def gateway_resources(app: FastAPI):
     settings = get_settings()
     metrics.initialise()
+    app.state.rate_limiter = RateLimiter(app.state.redis)
     app.state.clients = {
         service: ServiceClient(
             ReplicaPool(service, parse_upstreams(settings.upstreams_of(service)), settings.upstream_eject_seconds),
@@ -22,7 +24,7 @@ async def gateway_resources(app: FastAPI):
             connect_timeout=settings.http_connect_timeout_seconds,
             timeout=settings.http_timeout_seconds,
             max_connections=settings.upstream_max_connections,
-            keepalive_connections=settings.upstream_keepalive_connections,
+            keepalive=settings.upstream_keepalive,
             breaker_threshold=settings.circuit_breaker_threshold,
             breaker_ttl_seconds=settings.circuit_breaker_ttl_seconds,
         )

@@ -54,11 +54,12 @@ async def fetch_specs(clients: dict) -> dict[str, dict | None]:
     async def fetch(service: str) -> dict | None:
         try:
             response = await clients[service].request("GET", "/openapi.json")
-            response.raise_for_status()
-            return response.json()
+            if response.status_code == 200:
+                return response.json()
+            log.warning("openapi spec unavailable", service=service, status=response.status_code)
         except Exception as error:  # one silent service must not hide the others' docs
             log.warning("openapi spec unavailable", service=service, error=type(error).__name__)
-            return None
+        return None
 
     results = await asyncio.gather(*(fetch(service) for service in ROUTED_SERVICES))
     return dict(zip(ROUTED_SERVICES, results))

@@ -16,7 +16,6 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
 from chassis.identity import IDENTITY_HEADERS, USER_ID_HEADER, USER_ROLE_HEADER, Identity
-from gateway import ratelimit
 from gateway.auth import authenticate
 from gateway.metrics import RATE_LIMITED
 from gateway.settings import ROUTED_SERVICES, GatewaySettings
@@ -51,9 +50,8 @@ async def route(service: str, request: Request, path: str = "") -> Response:
     if limited := await rate_limit(request, identity, settings):
         return limited
     login_counter = await login_counter_name(request) if request.url.path == LOGIN_PATH else None
-    if login_counter and (retry_after := await ratelimit.exceeded(
-            request.app.state.redis, name=login_counter, limit=settings.rate_limit_login_failures_per_minute,
-            window_seconds=60)):
+    if login_counter and (retry_after := await request.app.state.rate_limiter.exceeded(
+            name=login_counter, limit=settings.rate_limit_login_failures_per_minute, window_seconds=60)):
         return too_many("login", retry_after)
 
     upstream_path = f"/{service}/{path}" if path else f"/{service}"
@@ -65,8 +63,8 @@ async def route(service: str, request: Request, path: str = "") -> Response:
         content=await request.body(),
     )
     if login_counter and response.status_code == 401:  # only failed logins count (brute-force guard)
-        await ratelimit.hit(request.app.state.redis, name=login_counter, window_seconds=60,
-                            limit=settings.rate_limit_login_failures_per_minute)
+        await request.app.state.rate_limiter.hit(name=login_counter, window_seconds=60,
+                                                 limit=settings.rate_limit_login_failures_per_minute)
     headers = {name: value for name, value in response.headers.items() if name.lower() not in NOT_RETURNED}
     if served_by := response.headers.get("x-served-by"):
         headers["x-upstream-replica"] = served_by
@@ -96,7 +94,7 @@ async def rate_limit(request: Request, identity: Identity | None, settings: Gate
         scope, name, limit = "user", f"user:{identity.user_id}", settings.rate_limit_user_per_second
     else:
         scope, name, limit = "anonymous", f"ip:{client_address(request)}", settings.rate_limit_anonymous_per_second
-    retry_after = await ratelimit.hit(request.app.state.redis, name=name, limit=limit, window_seconds=1)
+    retry_after = await request.app.state.rate_limiter.hit(name=name, limit=limit, window_seconds=1)
     return too_many(scope, retry_after) if retry_after else None
 
 

@@ -16,10 +16,10 @@ class GatewaySettings(ServiceSettings):
     notifications_upstreams: str = "http://localhost:8005"
     # Passive health check: how long a replica that refused a connection stays out of rotation.
     upstream_eject_seconds: float = 5.0
-    # Connections per upstream service and process; idle ones kept for reuse (0 = no keepalive:
+    # Connections per upstream service and process, kept open for reuse (false = no keepalive:
     # a TCP handshake per call, to benchmark what keepalive buys).
     upstream_max_connections: int = 100
-    upstream_keepalive_connections: int = 100
+    upstream_keepalive: bool = True
     # Circuit breaker per upstream service: open after N consecutive failed calls, probe after TTL.
     circuit_breaker_threshold: int = 5
     circuit_breaker_ttl_seconds: float = 10.0

@@ -318,16 +318,17 @@ async def test_the_rate_limiter_counts_in_redis_and_fails_open_without_it(stack)
     name = f"test:{uuid.uuid4().hex}"
     client = redis.asyncio.Redis(host=stack.address("redis"), port=6379, decode_responses=True)
     # An hour-long window, so that the five calls cannot straddle a window boundary.
-    results = [await ratelimit.hit(client, name=name, limit=3, window_seconds=3600) for _ in range(5)]
+    limiter = ratelimit.RateLimiter(client)
+    results = [await limiter.hit(name=name, limit=3, window_seconds=3600) for _ in range(5)]
     assert results[:3] == [None, None, None]
     assert all(1 <= retry_after <= 3600 for retry_after in results[3:])
-    assert await ratelimit.exceeded(client, name=name, limit=3, window_seconds=3600)
+    assert await limiter.exceeded(name=name, limit=3, window_seconds=3600)
     window_key = ratelimit.current_window(name, 3600).key
     assert 0 < await client.ttl(window_key) <= 3601  # every counter expires
     await client.aclose()
 
     unreachable = redis.asyncio.Redis(host=stack.address("redis"), port=1, socket_connect_timeout=0.5)
-    assert await ratelimit.hit(unreachable, name=name, limit=1, window_seconds=1) is None
+    assert await ratelimit.RateLimiter(unreachable).hit(name=name, limit=1, window_seconds=1) is None
     await unreachable.aclose()
 
 
