@@ -34,7 +34,7 @@ def create_service_app(
     use_database: bool = True,
 ) -> FastAPI:
     """Build a service app: logging, middleware, errors, health, metrics, then the service's routers."""
-    configure_logging(settings.service_name, settings.replica_name, settings.log_level)
+    configure_logging(settings.service_name, settings.replica_name, settings.log_level, batched=True)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -164,7 +164,7 @@ class ServiceClient:
         url = replica.url + path
         try:
             async with self.session.request(method, url, headers=headers, params=kwargs.get("params"),
-                                            data=kwargs.get("content")) as answer:
+                                            data=kwargs.get("content") or None) as answer:
                 response = UpstreamResponse(answer.status, answer.headers, await answer.read(), url)
         except NOT_SENT_ERRORS as error:
             self.pool.eject(replica)

@@ -1,5 +1,7 @@
-"""Gateway app wiring: one pooled ServiceClient (with its circuit breaker) per routed service, edge metrics."""
+"""Gateway app wiring: one pooled ServiceClient (with its circuit breaker) per routed service, the rate
+limiter and its background sync, edge metrics."""
 
+import asyncio
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -16,7 +18,8 @@ from gateway.settings import ROUTED_SERVICES, get_settings
 async def gateway_resources(app: FastAPI):
     settings = get_settings()
     metrics.initialise()
-    app.state.rate_limiter = RateLimiter(app.state.redis)
+    app.state.rate_limiter = RateLimiter(app.state.redis, sync_seconds=settings.rate_limit_sync_seconds)
+    syncing = asyncio.create_task(app.state.rate_limiter.sync_forever())
     app.state.clients = {
         service: ServiceClient(
             ReplicaPool(service, parse_upstreams(settings.upstreams_of(service)), settings.upstream_eject_seconds),
@@ -31,6 +34,8 @@ async def gateway_resources(app: FastAPI):
         for service in ROUTED_SERVICES
     }
     yield
+    syncing.cancel()
+    await app.state.rate_limiter.sync()  # the last counts of this process are not lost
     for client in app.state.clients.values():
         await client.aclose()
 

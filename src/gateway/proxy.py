@@ -37,9 +37,13 @@ router = APIRouter(prefix="/api", tags=["gateway"])
 @router.api_route("/{service}/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                   include_in_schema=False)
 @router.api_route("/{service}", methods=["GET", "POST"], include_in_schema=False)
-async def route(service: str, request: Request, path: str = "") -> Response:
-    """Forward the request to a replica of `service`."""
+async def route(request: Request) -> Response:
+    """Forward the request to a replica of `service`.
+
+    Its only parameter is the request (path parameters read from it): FastAPI then has nothing
+    to resolve or validate per request, which was measurable on this, the gateway's hot path."""
     settings: GatewaySettings = request.app.state.settings
+    service, path = request.path_params["service"], request.path_params.get("path", "")
     segments = [segment for segment in path.split("/") if segment not in ("", ".")]
     if service not in ROUTED_SERVICES:
         raise HTTPException(status_code=404, detail=f"no such service: {service}")
@@ -47,9 +51,9 @@ async def route(service: str, request: Request, path: str = "") -> Response:
         raise HTTPException(status_code=404, detail="not found")
 
     identity = authenticate(request, settings.jwt_secret)
-    if limited := await rate_limit(request, identity, settings):
+    if limited := rate_limit(request, identity, settings):
         return limited
-    login_counter = await login_counter_name(request) if request.url.path == LOGIN_PATH else None
+    login_counter = await login_counter_name(request) if request.scope["path"] == LOGIN_PATH else None
     if login_counter and (retry_after := await request.app.state.rate_limiter.exceeded(
             name=login_counter, limit=settings.rate_limit_login_failures_per_minute, window_seconds=60)):
         return too_many("login", retry_after)
@@ -88,13 +92,13 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def rate_limit(request: Request, identity: Identity | None, settings: GatewaySettings) -> Response | None:
+def rate_limit(request: Request, identity: Identity | None, settings: GatewaySettings) -> Response | None:
     """429 when this user (or this anonymous address) is over its per-second limit."""
     if identity is not None:
         scope, name, limit = "user", f"user:{identity.user_id}", settings.rate_limit_user_per_second
     else:
         scope, name, limit = "anonymous", f"ip:{client_address(request)}", settings.rate_limit_anonymous_per_second
-    retry_after = await request.app.state.rate_limiter.hit(name=name, limit=limit, window_seconds=1)
+    retry_after = request.app.state.rate_limiter.admit(name=name, limit=limit, window_seconds=1)
     return too_many(scope, retry_after) if retry_after else None
 
 

@@ -314,7 +314,7 @@ def test_auth_failures_are_counted_by_reason(stack):
 
 
 async def test_the_rate_limiter_counts_in_redis_and_fails_open_without_it(stack):
-    """The per-user / per-address limiter on the real Redis: within the limit, then refused with a Retry-After."""
+    """Exact counting (failed logins) on the real Redis: within the limit, then refused with a Retry-After."""
     name = f"test:{uuid.uuid4().hex}"
     client = redis.asyncio.Redis(host=stack.address("redis"), port=6379, decode_responses=True)
     # An hour-long window, so that the five calls cannot straddle a window boundary.
@@ -330,6 +330,33 @@ async def test_the_rate_limiter_counts_in_redis_and_fails_open_without_it(stack)
     unreachable = redis.asyncio.Redis(host=stack.address("redis"), port=1, socket_connect_timeout=0.5)
     assert await ratelimit.RateLimiter(unreachable).hit(name=name, limit=1, window_seconds=1) is None
     await unreachable.aclose()
+
+
+async def test_request_limits_are_shared_by_every_replica_through_batched_counts(stack):
+    """Two limiters (two gateway processes) on one Redis: each admits on what it knows, and after a sync
+    each knows the other's hits; counters expire; without Redis requests are admitted (fail open)."""
+    name = f"test:{uuid.uuid4().hex}"
+    client = redis.asyncio.Redis(host=stack.address("redis"), port=6379, decode_responses=True)
+    first, second = ratelimit.RateLimiter(client), ratelimit.RateLimiter(client)
+    window_key = ratelimit.current_window(name, 3600).key
+
+    assert [first.admit(name=name, limit=5, window_seconds=3600) for _ in range(4)] == [None] * 4
+    await first.sync()
+    assert int(await client.get(window_key)) == 4
+    assert second.admit(name=name, limit=5, window_seconds=3600) is None  # it does not know of the 4 yet
+    await second.sync()  # now it does: 5 in Redis
+    assert 1 <= second.admit(name=name, limit=5, window_seconds=3600) <= 3600
+    await second.sync()
+    assert int(await client.get(window_key)) == 6  # refused requests are counted too
+    assert 0 < await client.ttl(window_key) <= 3601
+    await client.aclose()
+
+    unreachable = ratelimit.RateLimiter(redis.asyncio.Redis(host=stack.address("redis"), port=1,
+                                                            socket_connect_timeout=0.5))
+    assert unreachable.admit(name=name, limit=1, window_seconds=3600) is None
+    await unreachable.sync()  # the counts are dropped, the limiter goes on
+    assert unreachable.admit(name=name, limit=1, window_seconds=3600) is None
+    await unreachable.redis.aclose()
 
 
 def test_a_dead_service_opens_its_circuit_without_affecting_the_others(stack):
