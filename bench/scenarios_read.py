@@ -4,10 +4,12 @@ Each returns its figures: the median of `repeats` wrk runs per variant, and the 
 between variants (ratios measured in one run on one machine are what can be compared).
 """
 
+import statistics
+
 from bench.context import Bench, cache_samples, scrape, warm
 from bench.cpu import cpu_seconds, per_request_ms
 from bench.processes import bench_nginx, gunicorn_app
-from bench.wrk import measure
+from bench.wrk import measure, median_of, run_wrk
 
 DB_SAMPLES = {"db_query_duration_seconds_count", "db_query_duration_seconds_sum"}
 
@@ -18,29 +20,47 @@ def full_path_vs_hello(bench: Bench) -> dict:
     paths = [f"/api/products/{product_id}" for product_id in bench.product_ids]
     sources = warm(host, paths)
     hops = full_path_markers(bench) if bench.target.native else {}
-    before = cpu_seconds(hops)
-    full = measure(host, bench.zipf_load("/api/products/"), repeats=bench.repeats)
-    full_cpu = per_request_ms(before, cpu_seconds(hops), sum(run["requests"] for run in full["runs"]))
     hello_address = bench.target.spare_address(0)
+    hello_marker = {"hello": f"--bind {hello_address}:8000"}
+    full_runs, hello_runs, ratios = [], [], []
+    full_cpu = {name: 0.0 for name in hops}
+    hello_cpu = {"hello": 0.0}
     with gunicorn_app("hello", "hello_app:create_app()", hello_address, bench.workdir, {},
                       ready_path="/hello") as hello_base:
-        marker = {"hello": f"--bind {hello_address}:8000"}
-        before = cpu_seconds(marker)
-        hello = measure(hello_base + "/hello", bench.load, repeats=bench.repeats)
-        hello_cpu = per_request_ms(before, cpu_seconds(marker), sum(run["requests"] for run in hello["runs"]))
+        # Paired runs, full path then hello, so that both figures of a ratio see the same machine
+        # (a shared machine's speed drifts by 20% from one minute to the next).
+        for _ in range(bench.repeats):
+            before = cpu_seconds(hops)
+            full_runs.append(run_wrk(host, bench.zipf_load("/api/products/")))
+            add_cpu(full_cpu, before, cpu_seconds(hops))
+            before = cpu_seconds(hello_marker)
+            hello_runs.append(run_wrk(hello_base + "/hello", bench.load))
+            add_cpu(hello_cpu, before, cpu_seconds(hello_marker))
+            ratios.append(full_runs[-1]["rps"] / hello_runs[-1]["rps"])
+    full, hello = median_of(full_runs), median_of(hello_runs)
     result = {
         "title": "Full path cached product read vs bare FastAPI hello",
         "variants": {"full path (cached)": full, "hello (bare FastAPI)": hello},
-        "throughput_ratio": full["rps"] / hello["rps"],
+        "throughput_ratio": statistics.median(ratios),
+        "throughput_ratio_runs": ratios,
         "warm_x_cache": sources,
         "floor": {"figure": "throughput_ratio", "at_least": 0.25},
     }
-    if full_cpu and hello_cpu:
+    full_requests = sum(run["requests"] for run in full_runs)
+    hello_requests = sum(run["requests"] for run in hello_runs)
+    if hops and full_requests and hello_requests:
         # CPU per request does not move with what else the machine runs: the ratio a machine of our
         # own would give if every hop were CPU-bound, and which hop to profile first.
-        result["cpu_ms_per_request"] = {**full_cpu, "full path total": sum(full_cpu.values()), **hello_cpu}
-        result["cpu_ratio"] = hello_cpu["hello"] / sum(full_cpu.values())
+        per_hop = {name: 1000 * seconds / full_requests for name, seconds in full_cpu.items()}
+        result["cpu_ms_per_request"] = {**per_hop, "full path total": sum(per_hop.values()),
+                                        "hello": 1000 * hello_cpu["hello"] / hello_requests}
+        result["cpu_ratio"] = result["cpu_ms_per_request"]["hello"] / sum(per_hop.values())
     return result
+
+
+def add_cpu(totals: dict[str, float], before: dict[str, float], after: dict[str, float]) -> None:
+    for name in totals:
+        totals[name] += after[name] - before[name]
 
 
 def full_path_markers(bench: Bench) -> dict[str, str]:

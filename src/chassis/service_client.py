@@ -138,19 +138,26 @@ class ServiceClient:
                 return True
             return isinstance(error, (SentError, UnavailableResponse)) and method in IDEMPOTENT_METHODS
 
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(retryable),
-            stop=stop_after_attempt(len(self.pool.replicas) + 1),
-            wait=wait_random_exponential(multiplier=0.01, max=0.1),
-            reraise=True,
-        )
         try:
+            # The first attempt goes straight out: nearly every call succeeds at once, and building
+            # the retry state for it measured ~6% of the gateway's CPU per proxied request.
+            try:
+                return await self._send(next(candidates), method, path, headers, kwargs)
+            except Exception as error:
+                if not retryable(error):
+                    raise
+            # Failover: the other replicas (and the first once more, if it was ejected meanwhile),
+            # with jittered exponential backoff between attempts.
+            retrying = AsyncRetrying(
+                retry=retry_if_exception(retryable),
+                stop=stop_after_attempt(len(self.pool.replicas)),
+                wait=wait_random_exponential(multiplier=0.01, max=0.1),
+                reraise=True,
+            )
             async for attempt in retrying:
                 with attempt:
-                    replica = next(candidates)
-                    if attempt.retry_state.attempt_number > 1:
-                        UPSTREAM_RETRIES.labels(self.caller, self.pool.service).inc()
-                    return await self._send(replica, method, path, headers, kwargs)
+                    UPSTREAM_RETRIES.labels(self.caller, self.pool.service).inc()
+                    return await self._send(next(candidates), method, path, headers, kwargs)
         except NOT_SENT_ERRORS as error:
             raise DependencyUnavailable(self.pool.service, f"no replica reachable ({type(error).__name__})") from error
         except SentError as error:

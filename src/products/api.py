@@ -12,8 +12,9 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chassis.caching import BYPASS
+from chassis.caching import BYPASS, VersionedCache
 from chassis.identity import AdminUser
+from chassis.replicas import ReadRouter
 from products import service
 from products.dependencies import ExistingProduct, PrimarySession, ProductCache, ProductIdPath, Reads
 from products.schemas import (
@@ -70,8 +71,12 @@ async def search_products(
 
 
 @router.get("/{product_id}", response_model=ProductRead, responses=NOT_FOUND)
-async def get_product(product_id: ProductIdPath, request: Request, reads: Reads, cache: ProductCache) -> Response:
+async def get_product(product_id: ProductIdPath, request: Request) -> Response:
     """One product, served from the Redis cache when it holds it (see the X-Cache header)."""
+    # The shop's hottest route takes its resources from app.state rather than as dependencies:
+    # FastAPI resolving two dependencies per request measured ~7% of a cached read's CPU.
+    reads: ReadRouter = request.app.state.reads
+    cache: VersionedCache = request.app.state.product_cache
 
     async def load() -> str | None:
         async def one(session: AsyncSession) -> str | None:
