@@ -6,6 +6,7 @@ SIGHUP replaces workers one by one.
 """
 
 import ctypes
+import gc
 import os
 import shutil
 import signal
@@ -28,6 +29,8 @@ accesslog = None  # the chassis middleware logs each request once, as JSON, with
 # The master's own lines (start, worker boot and exit) in the same JSON as everything else.
 logconfig_dict = gunicorn_logconfig()
 PR_SET_PDEATHSIG = 1
+# Allocations between young-generation garbage collections (CPython's default is 700).
+GC_GEN0_THRESHOLD = int(os.environ.get("GC_GEN0_THRESHOLD", "10000"))
 
 
 def on_starting(server) -> None:
@@ -41,6 +44,20 @@ def on_starting(server) -> None:
 def post_fork(server, worker) -> None:
     """If the master is SIGKILLed, its workers die too instead of holding the port as orphans."""
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def post_worker_init(worker) -> None:
+    """Keep the garbage collector off what the app built at start-up.
+
+    A worker's heap is mostly long-lived objects made while loading the app (FastAPI,
+    pydantic, SQLAlchemy, the routes), yet every full collection walked all of them: a
+    cached product read spent ~20% of its CPU in the collector (py-spy, bench scenario 2:
+    0.245 -> 0.199 ms of CPU per request with `gc.freeze()`, 0.187 ms with the threshold
+    below as well). Frozen objects are never collected, so the start-up garbage goes first.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_GEN0_THRESHOLD, 50, 100)
 
 
 def child_exit(server, worker) -> None:
