@@ -50,3 +50,12 @@ def cpu_seconds(markers: dict[str, str]) -> dict[str, float]:
 def per_request_ms(before: dict[str, float], after: dict[str, float], requests: int) -> dict[str, float]:
     """Milliseconds of CPU per request for each component between two readings."""
     return {name: 1000 * (after[name] - before[name]) / requests for name in before} if requests else {}
+
+
+def context_switches() -> int:
+    """The machine's context switches since boot (/proc/stat `ctxt`): every hop of a request that
+    wakes another process costs one or more, and on few cores their cost shows in throughput."""
+    for line in Path("/proc/stat").read_text().splitlines():
+        if line.startswith("ctxt "):
+            return int(line.split()[1])
+    return 0

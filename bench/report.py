@@ -62,6 +62,10 @@ def floor_rows(scenarios: dict) -> list[dict]:
         add("1", "full path / hello throughput", ratio, ">= 0.25", ratio >= 0.25)
         if "cpu_ratio" in scenarios["1"]:
             add("1", "hello / full path CPU per request", scenarios["1"]["cpu_ratio"], "", None)
+        if "context_switches_per_request" in scenarios["1"]:
+            switches = scenarios["1"]["context_switches_per_request"]
+            add("1", "context switches per request: full path", switches["full path"], "", None)
+            add("1", "context switches per request: hello", switches["hello"], "", None)
     if "2" in scenarios:
         s2 = scenarios["2"]
         add("2", "cache hit / cache disabled throughput", s2["throughput_ratio"], ">= 3", s2["throughput_ratio"] >= 3)

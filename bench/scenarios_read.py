@@ -7,7 +7,7 @@ between variants (ratios measured in one run on one machine are what can be comp
 import statistics
 
 from bench.context import Bench, cache_samples, scrape, warm
-from bench.cpu import cpu_seconds, per_request_ms
+from bench.cpu import context_switches, cpu_seconds, per_request_ms
 from bench.processes import bench_nginx, gunicorn_app
 from bench.wrk import measure, median_of, run_wrk
 
@@ -25,17 +25,20 @@ def full_path_vs_hello(bench: Bench) -> dict:
     full_runs, hello_runs, ratios = [], [], []
     full_cpu = {name: 0.0 for name in hops}
     hello_cpu = {"hello": 0.0}
+    switches = {"full path": 0, "hello": 0}
     with gunicorn_app("hello", "hello_app:create_app()", hello_address, bench.workdir, {},
                       ready_path="/hello") as hello_base:
         # Paired runs, full path then hello, so that both figures of a ratio see the same machine
         # (a shared machine's speed drifts by 20% from one minute to the next).
         for _ in range(bench.repeats):
-            before = cpu_seconds(hops)
+            before, switched = cpu_seconds(hops), context_switches()
             full_runs.append(run_wrk(host, bench.zipf_load("/api/products/")))
             add_cpu(full_cpu, before, cpu_seconds(hops))
-            before = cpu_seconds(hello_marker)
+            switches["full path"] += context_switches() - switched
+            before, switched = cpu_seconds(hello_marker), context_switches()
             hello_runs.append(run_wrk(hello_base + "/hello", bench.load))
             add_cpu(hello_cpu, before, cpu_seconds(hello_marker))
+            switches["hello"] += context_switches() - switched
             ratios.append(full_runs[-1]["rps"] / hello_runs[-1]["rps"])
     full, hello = median_of(full_runs), median_of(hello_runs)
     result = {
@@ -48,6 +51,11 @@ def full_path_vs_hello(bench: Bench) -> dict:
     }
     full_requests = sum(run["requests"] for run in full_runs)
     hello_requests = sum(run["requests"] for run in hello_runs)
+    if full_requests and hello_requests:
+        # Machine-wide, so wrk's own are included: the full path wakes nginx, a gateway, a products
+        # replica and Redis in turn, hello one process that is kept busy by every connection.
+        result["context_switches_per_request"] = {"full path": switches["full path"] / full_requests,
+                                                  "hello": switches["hello"] / hello_requests}
     if hops and full_requests and hello_requests:
         # CPU per request does not move with what else the machine runs: the ratio a machine of our
         # own would give if every hop were CPU-bound, and which hop to profile first.
