@@ -17,8 +17,8 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("fastapi", "uvicorn", "uvicorn-worker", "gunicorn", "sqlalchemy", "asyncpg", "redis", "httpx", "locust",
-            "matplotlib")
+PACKAGES = ("fastapi", "uvicorn", "uvicorn-worker", "gunicorn", "sqlalchemy", "asyncpg", "redis", "hiredis",
+            "aiohttp", "httpx", "locust", "matplotlib")
 
 
 def first_line(argv: list[str]) -> str:
