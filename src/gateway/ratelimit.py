@@ -101,7 +101,10 @@ class RateLimiter:
         """The background task of a gateway process (started and cancelled by the app's lifespan)."""
         while True:
             await asyncio.sleep(self.sync_seconds)
-            await self.sync()
+            try:
+                await self.sync()
+            except Exception:  # a bug here must not leave every later request counted locally only
+                log.exception("rate limit sync failed")
 
     async def hit(self, *, name: str, limit: int, window_seconds: int) -> int | None:
         """Count one event exactly, now; None if it is within `limit`, else the Retry-After in seconds."""
