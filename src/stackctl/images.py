@@ -59,6 +59,11 @@ NATIVE_IMAGES: dict[str, NativeImage] = {
     ),
     # No Debian package: natively Grafana is reported absent (tests check its panels' PromQL instead).
     "grafana/grafana": NativeImage(kind="absent"),
+    # Built from infra/ Dockerfiles around Debian packages: natively, the same Debian binaries.
+    "scaleshop-patroni": NativeImage(
+        kind="patroni", default_command=("patroni", "/etc/patroni/patroni.yml"), user="postgres"
+    ),
+    "scaleshop-etcd": NativeImage(kind="etcd", default_command=("etcd",), user="etcd"),
 }
 
 # Images built from this repository's Dockerfile run from the project's virtualenv.
@@ -66,10 +71,15 @@ APP = NativeImage(kind="app")
 
 
 def native_image_for(image: str | None, built_here: bool) -> NativeImage:
-    """The native stand-in of a compose service's image, or SystemExit naming the unknown image."""
+    """The native stand-in of a compose service's image, or SystemExit naming the unknown image.
+
+    An image built here is the project's Python app, unless the table names it (an infra image
+    built from a Dockerfile around a Debian package runs that package's binary natively)."""
+    name = (image or "").rsplit(":", 1)[0] if ":" in (image or "").split("/")[-1] else (image or "")
+    if name in NATIVE_IMAGES:
+        return NATIVE_IMAGES[name]
     if built_here:
         return APP
-    name = (image or "").rsplit(":", 1)[0] if ":" in (image or "").split("/")[-1] else (image or "")
     if name not in NATIVE_IMAGES:
         if name.startswith("scaleshop-app"):
             return APP
