@@ -46,11 +46,16 @@ class Stack:
     def crash(self, name: str) -> None:
         """A Patroni node dies at once, agent and Postgres together (SIGKILL), and stays down."""
         service = self.plan[name]
-        postmaster = signals.postmaster_pid(service)
-        agent = self.supervisor.info(name)["pid"]
-        for pid in (agent, postmaster):
-            os.kill(pid, signal.SIGKILL)
-        # supervisord restarts what exits unexpectedly; keep the node down, like a lost machine.
+        self.kill_and_keep_down(name, signals.postmaster_pid(service))
+
+    def kill_and_keep_down(self, name: str, *more_pids: int) -> None:
+        """SIGKILL the component (and `more_pids`) and keep it down: a lost machine, not a restart."""
+        for pid in (self.supervisor.info(name)["pid"], *more_pids):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        # supervisord restarts what exits unexpectedly: stop it again until it stays stopped.
         deadline = time.monotonic() + 30
         while self.supervisor.info(name)["statename"] not in ("STOPPED", "EXITED", "FATAL"):
             try:

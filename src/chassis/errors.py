@@ -48,11 +48,18 @@ def unavailable(dependency: str, reason: str, *, database: str | None = None) ->
                         headers={"Retry-After": "1", FAILED_DEPENDENCY_HEADER: named})
 
 
+# SQLSTATE 25006: a write reached a server that is read-only now (a database still recovering
+# after a restore, or a primary being demoted): it cannot take writes at the moment, a 503.
+READ_ONLY_SQL_TRANSACTION = "25006"
+
+
 def is_connection_failure(error: DBAPIError) -> bool:
-    """Connection-level: refused, reset, or (multi-host URL) no host matched target_session_attrs."""
+    """The database cannot serve now: refused, reset, (multi-host URL) no host matched
+    target_session_attrs, or a write reached a read-only server."""
     if isinstance(error, (OperationalError, InterfaceError)) or error.connection_invalidated:
         return True
-    return any(type(cause).__name__ == "TargetServerAttributeNotMatched" for cause in _causes(error))
+    return any(type(cause).__name__ == "TargetServerAttributeNotMatched"
+               or getattr(cause, "sqlstate", None) == READ_ONLY_SQL_TRANSACTION for cause in _causes(error))
 
 
 def _causes(error: BaseException):
