@@ -4,10 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# patroni + etcd-server: products-db's automatic failover; pgbackrest: WAL archive and backups.
 APT_PACKAGES=(nginx redis-server redis-tools prometheus prometheus-postgres-exporter
-  prometheus-redis-exporter prometheus-nginx-exporter docker-compose wrk curl wget procps)
+  prometheus-redis-exporter prometheus-nginx-exporter docker-compose wrk curl wget procps
+  patroni etcd-server etcd-client pgbackrest)
 NEEDED_COMMANDS=(nginx redis-server redis-cli prometheus prometheus-postgres-exporter
-  prometheus-redis-exporter prometheus-nginx-exporter docker-compose wrk curl wget runuser)
+  prometheus-redis-exporter prometheus-nginx-exporter docker-compose wrk curl wget runuser
+  patroni patronictl etcd etcdctl pgbackrest)
 PG_BIN=/usr/lib/postgresql/15/bin
 
 missing=()
@@ -20,7 +23,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
   # Packages may start their daemons where systemd runs; the stack runs its own instances.
-  for daemon in nginx redis-server prometheus; do service "$daemon" stop >/dev/null 2>&1 || true; done
+  for daemon in nginx redis-server prometheus etcd patroni; do service "$daemon" stop >/dev/null 2>&1 || true; done
 fi
 id postgres >/dev/null 2>&1 || useradd --system --home /var/lib/postgresql --shell /bin/bash postgres
 
