@@ -6,6 +6,7 @@ service_completed_successfully); "healthy" means its compose health check passed
 Progress is printed as it happens: what is starting, what became healthy, how long it took.
 """
 
+import os
 import subprocess
 import sys
 import time
@@ -17,7 +18,8 @@ from stackctl.settings import get_settings
 from stackctl.supervisor import Supervisor, render_conf
 from stackctl.translate import NativeService
 
-UP_TIMEOUT_SECONDS = 300
+# How long `up` waits for everything to be healthy; STACK_UP_TIMEOUT raises it on a crowded machine.
+UP_TIMEOUT_SECONDS = float(os.environ.get("STACK_UP_TIMEOUT", 300))
 
 
 def run_healthcheck(service: NativeService, timeout: float = 10) -> bool:
@@ -87,7 +89,7 @@ def up() -> None:
         while len(ready) < len(plan):
             if time.monotonic() > deadline:
                 waiting = [name for name in plan if name not in ready]
-                raise SystemExit(f"timed out after {UP_TIMEOUT_SECONDS}s waiting for: {', '.join(waiting)}\n"
+                raise SystemExit(f"timed out after {UP_TIMEOUT_SECONDS:.0f}s waiting for: {', '.join(waiting)}\n"
                                  f"see logs in {settings.logs_dir}")
             infos = supervisor.all_info()
             checks = {}
