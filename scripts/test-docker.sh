@@ -12,7 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-STATE_DIR=$PWD/.stack-docker
+STATE_DIR=${DOCKER_TEST_STATE_DIR:-$PWD/.stack-docker}
+export DOCKER_TEST_STATE_DIR=$STATE_DIR
 PROJECT=${DOCKER_TEST_PROJECT:-scaleshop-dockertest}
 PORT=${DOCKER_TEST_PORT:-18480}
 BASE_IMAGE=docker.io/library/debian:bookworm-slim
@@ -41,6 +42,12 @@ else
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
   export CONTAINERS_CONF=$PWD/infra/podman/containers.conf
+  if [ -n "${DOCKER_TEST_STORAGE_DIR:-}" ]; then
+    # Images and containers in a storage of their own (a from-scratch run beside the usual one).
+    printf '[storage]\ndriver = "overlay"\ngraphroot = "%s/root"\nrunroot = "%s/run"\n' \
+      "$DOCKER_TEST_STORAGE_DIR" "$DOCKER_TEST_STORAGE_DIR" >"$STATE_DIR/storage.conf"
+    export CONTAINERS_STORAGE_CONF=$STATE_DIR/storage.conf
+  fi
   socket=$STATE_DIR/podman.sock
   rm -f "$socket"
   podman system service --time=0 "unix://$socket" >"$STATE_DIR/logs/podman-service.log" 2>&1 &
@@ -79,6 +86,13 @@ if [ "$ENGINE" = podman ] && ! podman image exists "$BASE_IMAGE"; then
   printf '%s\n' "deb http://deb.debian.org/debian bookworm main" \
     "deb http://deb.debian.org/debian bookworm-updates main" \
     "deb http://deb.debian.org/debian-security bookworm-security main" >"$rootfs/etc/apt/sources.list"
+  # What makes the public image "slim": apt keeps no package caches, dpkg installs no docs.
+  printf '%s\n' 'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/*.bin || true"; };' \
+    'Dir::Cache::pkgcache ""; Dir::Cache::srcpkgcache "";' >"$rootfs/etc/apt/apt.conf.d/docker-clean"
+  printf '%s\n' 'path-exclude /usr/share/doc/*' 'path-include /usr/share/doc/*/copyright' \
+    'path-exclude /usr/share/man/*' 'path-exclude /usr/share/info/*' \
+    'path-exclude /usr/share/locale/*' >"$rootfs/etc/dpkg/dpkg.cfg.d/docker"
+  rm -rf "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/locale/* "$rootfs"/var/cache/apt/*.bin
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
   tar -C "$rootfs" -c . | podman import --change 'CMD ["bash"]' - "$BASE_IMAGE" >/dev/null
   rm -rf "$rootfs"
@@ -91,13 +105,22 @@ t=$(date +%s)
 build_s=$(seconds_since "$t")
 
 # ------------------------------------------------------------------ the topology, published on loopback only
-# docker-compose.yml as is, except host ports: none but nginx on 127.0.0.1:$PORT (a shared
-# machine: 8080/9090 may be someone else's).
+# docker-compose.yml as is, except (1) host ports: none but nginx on 127.0.0.1:$PORT (a shared
+# machine: 8080/9090 may be someone else's); (2) slack in the health checks, not other checks:
+# on a shared 2-core machine at load ~100 a `podman exec` alone took 18 s (a 5 s timeout failed
+# checks whose command answered at once) and an app replica took 3.5 min to import, and compose
+# 1.29 gives up on `up` as soon as a dependency is unhealthy. Failures in the start period do
+# not count; a check that passes ends it.
+HEALTH_TIMEOUT=${DOCKER_TEST_HEALTH_TIMEOUT:-60s}
+HEALTH_START_PERIOD=${DOCKER_TEST_HEALTH_START_PERIOD:-600s}
 docker-compose -f docker-compose.yml config | .venv/bin/python -c '
 import sys, yaml
 model = yaml.safe_load(sys.stdin)
 for service in model["services"].values():
     service.pop("ports", None)
+    if "healthcheck" in service:
+        service["healthcheck"]["timeout"] = "'"$HEALTH_TIMEOUT"'"
+        service["healthcheck"]["start_period"] = "'"$HEALTH_START_PERIOD"'"
 model["services"]["nginx"]["ports"] = ["127.0.0.1:'"$PORT"':8080"]
 yaml.safe_dump(model, sys.stdout, sort_keys=False)' >"$STATE_DIR/compose.yml"
 compose down -v --remove-orphans -t 5 >/dev/null 2>&1 || true  # leftovers of an interrupted run

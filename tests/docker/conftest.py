@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))  # checkout
 from engine import Engine, health  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-STATE_DIR = ROOT / ".stack-docker"
+STATE_DIR = Path(os.environ.get("DOCKER_TEST_STATE_DIR", ROOT / ".stack-docker"))
 HEALTH_TIMEOUT_S = 600  # a first start on a busy 2-core machine; the figure is reported
 
 
