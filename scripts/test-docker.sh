@@ -25,6 +25,8 @@ seconds_since() { echo $(( $(date +%s) - $1 )); }
 log() { echo "test-docker [$(seconds_since "$t0") s]: $*"; }
 
 if docker compose version >/dev/null 2>&1; then COMPOSE=(docker compose); else COMPOSE=(docker-compose); fi
+# compose 1.29 gives each API call 60 s by default; a loaded machine's engine took longer.
+export COMPOSE_HTTP_TIMEOUT=${COMPOSE_HTTP_TIMEOUT:-600}
 
 # ------------------------------------------------------------------ the engine
 service_pid="" timers_pid=""
@@ -66,6 +68,11 @@ cleanup() {
     [ $rc -eq 0 ] || compose logs --no-color --tail=200 >"$STATE_DIR/logs/compose-$stamp.log" 2>&1 || true
     [ $rc -eq 0 ] || compose ps >>"$STATE_DIR/logs/compose-$stamp.log" 2>&1 || true
     compose down -v --remove-orphans -t 5 >/dev/null 2>&1 || true
+  fi
+  if [ "${ENGINE:-}" = podman ]; then  # whatever an interrupted `down` left behind
+    podman ps -a -q --filter "label=com.docker.compose.project=$PROJECT" | xargs -r podman rm -f >/dev/null 2>&1 || true
+    podman volume ls -q --filter "label=com.docker.compose.project=$PROJECT" | xargs -r podman volume rm -f >/dev/null 2>&1 || true
+    podman network rm -f "${PROJECT}_default" >/dev/null 2>&1 || true
   fi
   [ -z "$timers_pid" ] || kill "$timers_pid" 2>/dev/null || true
   [ -z "$service_pid" ] || kill "$service_pid" 2>/dev/null || true
