@@ -136,7 +136,7 @@ PROD_PATCH = ROOT / "k8s" / "overlays" / "prod" / "capacity.yaml"
 def write_k8s(figures: dict[str, float], demand: Demand, source: str) -> None:
     """Record the figures and the demand, and the prod overlay's patch planned from them."""
     FIGURES_FILE.write_text(json.dumps({
-        "bench_report": source,
+        "sources": {service: f"bench report {source}, scenario {FIGURES[service][0]}" for service in figures},
         "demand": {"users": demand.users, "rps_per_user": demand.rps_per_user,
                    "peak_factor": demand.peak_factor, "headroom": demand.headroom},
         "rps_per_replica": {service: round(rps, 1) for service, rps in figures.items()},
@@ -149,3 +149,17 @@ def load_figures(path: Path = FIGURES_FILE) -> tuple[dict[str, float], Demand]:
     """The recorded figures and demand the prod overlay was planned from."""
     data = json.loads(path.read_text())
     return data["rps_per_replica"], Demand(**data["demand"])
+
+
+def main() -> None:
+    """`python -m bench.hpa_plan`: print the recorded plan and rewrite the prod overlay's patch from
+    k8s/capacity-figures.json (after editing a figure there, or a change to the planner)."""
+    figures, demand = load_figures()
+    plans = plan(figures, demand)
+    print_plan(plans, str(FIGURES_FILE.relative_to(ROOT)))
+    PROD_PATCH.write_text(prod_overlay_patch(plans, str(FIGURES_FILE.relative_to(ROOT))))
+    print(f"\nwrote {PROD_PATCH.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
