@@ -117,7 +117,7 @@ capacity: ## replicas, DB connections, cache, machines and HPA min/max/requests 
 .PHONY: autoscale
 autoscale: ## run the dev overlay's HPA against the native stack: make autoscale SERVICE=products [AUTOSCALE_WINDOW=30]
 	@$(STACKCTL_AUTOSCALE) $(or $(SERVICE),products) $(if $(AUTOSCALE_WINDOW),--scale-down-window $(AUTOSCALE_WINDOW)) \
-	$(if $(AUTOSCALE_DURATION),--duration $(AUTOSCALE_DURATION)) --log reports/autoscale/$$(date +%Y%m%d-%H%M%S).jsonl
+	$(if $(AUTOSCALE_TARGET_RPS),--target-rps $(AUTOSCALE_TARGET_RPS)) $(if $(AUTOSCALE_DURATION),--duration $(AUTOSCALE_DURATION)) --log reports/autoscale/$$(date +%Y%m%d-%H%M%S).jsonl
 STACKCTL_AUTOSCALE = mkdir -p reports/autoscale && PYTHONPATH=src $(PYTHON) -m stackctl.autoscale
 
 .PHONY: seed

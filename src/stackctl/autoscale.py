@@ -103,13 +103,16 @@ def shown(values: list[float | None]) -> str:
     return "[" + " ".join("-" if v is None else f"{v:.0f}" for v in values) + "]"
 
 
-def run(service: str, overlay: str, interval: float, scale_down_window: int | None, duration: float | None,
-        log_path: Path | None) -> None:
+def run(service: str, overlay: str, interval: float, scale_down_window: int | None, target_rps: float | None,
+        duration: float | None, log_path: Path | None) -> None:
     spec, cpu_request = hpa_and_request(service, overlay)
-    if scale_down_window is not None:
-        spec = HpaSpec(spec.min_replicas, spec.max_replicas, spec.cpu_utilization, spec.rps_per_pod, spec.scale_up,
-                       Direction(scale_down_window, spec.scale_down.policies, spec.scale_down.select))
-    meter, recommender = Meter(service, cpu_request), Recommender(spec)
+    if scale_down_window is not None or target_rps is not None:
+        down = spec.scale_down
+        if scale_down_window is not None:
+            down = Direction(scale_down_window, down.policies, down.select)
+        spec = HpaSpec(spec.min_replicas, spec.max_replicas, spec.cpu_utilization,
+                       target_rps if target_rps is not None else spec.rps_per_pod, spec.scale_up, down)
+    meter, recommender, compose = Meter(service, cpu_request), Recommender(spec), scale.compose_services()
     log = log_path.open("a") if log_path else None
     scale.publish(load_plan(), service)
     print(f"autoscaling {service} from k8s/overlays/{overlay}: {spec.min_replicas}..{spec.max_replicas} replicas, "
@@ -132,9 +135,9 @@ def run(service: str, overlay: str, interval: float, scale_down_window: int | No
                   f"cpu% {shown(cpu)} -> {by_cpu}  recommended {raw}  decided {decided}  {action}", flush=True)
             changed = []
             if decided > current:
-                changed = scale.add_replicas(service, decided - current)
+                changed = scale.add_replicas(service, decided - current, compose)
             elif decided < current:
-                changed = scale.remove_replicas(service, current - decided)
+                changed = scale.remove_replicas(service, current - decided, compose)
             recommender.record(time.time(), len(changed) if decided > current else -len(changed))
             if changed:
                 print(f"{time.strftime('%H:%M:%S')} {service}: {action} done: {', '.join(changed)} "
@@ -149,7 +152,7 @@ def run(service: str, overlay: str, interval: float, scale_down_window: int | No
         pass
     finally:
         print(f"stopping: {service} back to compose's replicas", flush=True)
-        scale.reset(service)
+        scale.reset(service, compose)
 
 
 def stop_on_sigterm(signum, frame) -> None:
@@ -165,11 +168,13 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=5.0,
                         help="seconds between decisions (a cluster's HPA: 15 s)")
     parser.add_argument("--scale-down-window", type=int, help="override the HPA's stabilization window (seconds)")
+    parser.add_argument("--target-rps", type=float,
+                        help="override the HPA's requests/s per pod (a busy shared machine may not reach the manifest's)")
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
     parser.add_argument("--log", type=Path, help="append every decision as a JSON line here")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, stop_on_sigterm)
-    run(args.service, args.overlay, args.interval, args.scale_down_window, args.duration, args.log)
+    run(args.service, args.overlay, args.interval, args.scale_down_window, args.target_rps, args.duration, args.log)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import copy
 import json
 import re
 import shutil
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import redis
@@ -82,14 +83,19 @@ def free_addresses(plan: dict[str, NativeService], count: int) -> list[str]:
     return free[:count]
 
 
-def add_replicas(service: str, count: int) -> list[str]:
+def compose_services() -> dict:
+    """The compose model (`docker-compose config`, about a second): callers that scale often load it once."""
+    return load_compose(get_settings().compose_file)["services"]
+
+
+def add_replicas(service: str, count: int, compose: dict | None = None) -> list[str]:
     """Start `count` new replicas, wait until each is healthy, then register them. Returns their names."""
     settings = get_settings()
     plan = load_plan()
     existing = replicas_of(plan, service)
     if not existing:
         raise SystemExit(f"{service} has no replicas in the native stack (is it a service name?)")
-    template = load_compose(settings.compose_file)["services"][existing[0]]
+    template = (compose or compose_services())[existing[0]]
     last = int(existing[-1].rsplit("-", 1)[1])
     addresses = {name: s.address for name, s in plan.items()}
     added = []
@@ -114,13 +120,12 @@ def add_replicas(service: str, count: int) -> list[str]:
     return added
 
 
-def remove_replicas(service: str, count: int, drain_seconds: float = DRAIN_SECONDS) -> list[str]:
+def remove_replicas(service: str, count: int, compose: dict | None = None,
+                    drain_seconds: float = DRAIN_SECONDS) -> list[str]:
     """Drain and stop the `count` highest-numbered added replicas. Returns their names."""
-    import time
-
     settings = get_settings()
     plan = load_plan()
-    declared = set(load_compose(settings.compose_file)["services"])
+    declared = set(compose or compose_services())
     removable = [name for name in replicas_of(plan, service) if name not in declared]
     removed = removable[::-1][:count]
     if not removed:
@@ -140,11 +145,10 @@ def remove_replicas(service: str, count: int, drain_seconds: float = DRAIN_SECON
     return removed
 
 
-def reset(service: str) -> None:
-    """Back to compose's replicas (used when an autoscaler starts or stops)."""
-    plan = load_plan()
-    declared = set(load_compose(get_settings().compose_file)["services"])
-    extra = [name for name in replicas_of(plan, service) if name not in declared]
+def reset(service: str, compose: dict | None = None) -> None:
+    """Back to compose's replicas (used when an autoscaler stops)."""
+    compose = compose or compose_services()
+    extra = [name for name in replicas_of(load_plan(), service) if name not in compose]
     if extra:
-        remove_replicas(service, len(extra))
+        remove_replicas(service, len(extra), compose)
     publish(load_plan(), service)

@@ -3,8 +3,11 @@ to its maximum under load and back after it, and not one request fails meanwhile
 drains included (seeds: "Horizontal Pod Autoscaler (HPA)", "Autoscaling (Elasticity)").
 
 Bounded: wrk sends ~40 s of paced reads through nginx; a probe client sends a request every
-100 ms for the whole run. The HPA is the dev overlay's (2..4 replicas, 15 rps per pod) with a
-20 s scale-down window instead of its 30 s, to keep the suite short. The figures (time to scale
+500 ms for the whole run. The HPA is the dev overlay's (2..4 replicas) with two overrides: a
+20 s scale-down window instead of its 30 s, to keep the suite short, and 2 rps per pod instead
+of 15, because on a machine shared by several stacks the whole path may serve only a few
+requests per second (measured: 4.5 rps at load average 80), and the test must prove the
+mechanism, not the machine's speed. The figures (time to scale
 up, time back to the minimum after the load, failed requests) go to reports/autoscale/.
 """
 
@@ -26,11 +29,13 @@ from bench.wrk import Load, run_wrk  # noqa: E402
 pytestmark = pytest.mark.stack
 
 WINDOW = 20
+TARGET_RPS = 2
 LOAD_SECONDS = 40
 
 
 class Probe(threading.Thread):
-    """One GET every 100 ms through nginx; every answer but a 200 is a failed request."""
+    """One GET every 500 ms through nginx (1 rps per pod at 2 pods: under the target, so the
+    scale-down happens while it runs); every answer but a 200 is a failed request."""
 
     def __init__(self, base_url: str):
         super().__init__(daemon=True)
@@ -38,7 +43,7 @@ class Probe(threading.Thread):
         self.sent, self.failures = 0, []
 
     def run(self) -> None:
-        with httpx.Client(base_url=self.base_url, timeout=10) as client:
+        with httpx.Client(base_url=self.base_url, timeout=30) as client:
             while not self.stopping.is_set():
                 try:
                     response = client.get(f"/api/products/{1 + self.sent % 50}")
@@ -47,7 +52,7 @@ class Probe(threading.Thread):
                 except httpx.HTTPError as error:
                     self.failures.append(repr(error))
                 self.sent += 1
-                time.sleep(0.1)
+                time.sleep(0.5)
 
 
 def decisions(log: Path) -> list[dict]:
@@ -65,11 +70,11 @@ def wait_for(log: Path, replicas: int, timeout: float) -> float | None:
 
 
 def test_products_scales_up_under_load_and_back_down_without_a_failed_request(stack, tmp_path):
-    log = tmp_path / "decisions.jsonl"
+    log, printed = tmp_path / "decisions.jsonl", (tmp_path / "autoscaler.out").open("w+")
     autoscaler = subprocess.Popen(
         [sys.executable, "-m", "stackctl.autoscale", "products", "--interval", "3",
-         "--scale-down-window", str(WINDOW), "--duration", "400", "--log", str(log)],
-        env={**stack.env, "PYTHONPATH": str(ROOT / "src")}, cwd=ROOT, stdout=subprocess.PIPE,
+         "--scale-down-window", str(WINDOW), "--target-rps", str(TARGET_RPS), "--duration", "900", "--log", str(log)],
+        env={**stack.env, "PYTHONPATH": str(ROOT / "src")}, cwd=ROOT, stdout=printed,
         stderr=subprocess.STDOUT, text=True)
     probe = Probe(stack.nginx)
     probe.start()
@@ -77,22 +82,32 @@ def test_products_scales_up_under_load_and_back_down_without_a_failed_request(st
         assert wait_for(log, 2, 60) is not None, "the autoscaler made no decision"
         load_result: dict = {}
         paths = tuple(f"/api/products/{i}" for i in range(1, 51))
-        load = threading.Thread(target=lambda: load_result.update(
-            run_wrk(stack.nginx, Load(connections=8, threads=1, seconds=LOAD_SECONDS, paths=paths, delay_ms=25))))
+
+        def pace() -> None:
+            load_result.update(run_wrk(stack.nginx, Load(connections=8, threads=1, seconds=LOAD_SECONDS, paths=paths,
+                                                         delay_ms=25, timeout_seconds=30)))
+            load_result["ended"] = time.monotonic()
+
+        load = threading.Thread(target=pace)
         load_started = time.monotonic()
         load.start()
-        to_max = wait_for(log, 4, LOAD_SECONDS + 30)
+        # Generous bounds (a replica's start takes seconds on a quiet machine, minutes on a crowded
+        # one): the floors are the figures in the report, not these timeouts.
+        to_max = wait_for(log, 4, 300)
         up_seconds = None if to_max is None else time.monotonic() - load_started
         load.join()
-        load_ended = time.monotonic()
-        to_min = wait_for(log, 2, WINDOW + 120)
+        load_ended = load_result["ended"]
+        to_min = None
+        if to_max is not None and wait_for(log, 2, WINDOW + 240) is not None:
+            to_min = time.monotonic() - load_ended
     finally:
         probe.stopping.set()
         probe.join()
         autoscaler.terminate()  # SIGTERM ends --duration early; the autoscaler scales back to compose's
-        output = autoscaler.communicate(timeout=120)[0]
+        autoscaler.wait(timeout=180)
+        output = (tmp_path / "autoscaler.out").read_text()
     figures = {
-        "hpa": "k8s/overlays/dev (2..4 replicas, 15 rps/pod), scale-down window overridden to 20 s",
+        "hpa": f"k8s/overlays/dev (2..4 replicas), overridden: {TARGET_RPS} rps/pod, scale-down window {WINDOW} s",
         "seconds_from_load_start_to_max": up_seconds,
         "seconds_from_load_end_to_min": None if to_min is None else to_min,
         "load": {k: load_result.get(k) for k in ("rps", "requests", "errors", "non_2xx", "p99_ms")},
