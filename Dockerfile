@@ -10,6 +10,8 @@ RUN pip install -r requirements.lock
 
 COPY pyproject.toml ./
 COPY src ./src
+# The lab's control API starts Locust load shapes from these.
+COPY loadtests ./loadtests
 RUN pip install --no-deps .
 
 RUN useradd --create-home --uid 10001 scaleshop

@@ -6,7 +6,8 @@ SHELL := /bin/bash
 STACK_RUNTIME ?= $(shell docker info >/dev/null 2>&1 && echo docker || echo native)
 PYTHON := .venv/bin/python
 STACKCTL := $(PYTHON) -m stackctl
-COMPOSE := docker compose
+# The profile "lab" adds the control API with the Docker socket: development only (see docker-compose.yml).
+COMPOSE := docker compose --profile lab
 
 .PHONY: help bootstrap up down ps logs kill stop start clean test test-unit grep-logs footprint
 
