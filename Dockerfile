@@ -15,20 +15,23 @@ RUN apt-get update \
  && python3 -m venv /opt/venv
 
 # Layer 2, rebuilt only when the dependencies change: the runtime dependencies of pyproject.toml
-# at the versions pinned by requirements.lock (its test and tool pins are not installed).
+# at the versions pinned by requirements.lock, and Locust (the lab's control API runs load shapes);
+# the lock's test and tool pins are not installed.
 # A machine whose TLS is intercepted passes its CA bundle as the build secret `pip_ca`
 # (scripts/docker-images.py does); without the secret pip uses the public CAs.
 WORKDIR /app
 COPY pyproject.toml requirements.lock ./
 RUN --mount=type=secret,id=pip_ca \
     if [ -s /run/secrets/pip_ca ]; then export PIP_CERT=/run/secrets/pip_ca; fi \
- && python3 -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+ && python3 -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'] + ['locust']))" \
       > /tmp/runtime-requirements.txt \
  && pip install -r /tmp/runtime-requirements.txt -c requirements.lock \
  && rm /tmp/runtime-requirements.txt
 
 # Layer 3, rebuilt on every code change: the source only (imported through PYTHONPATH).
 COPY src ./src
+# The lab's control API starts Locust load shapes from these.
+COPY loadtests ./loadtests
 
 RUN useradd --create-home --uid 10001 scaleshop
 USER scaleshop

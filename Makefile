@@ -7,9 +7,11 @@ STACK_RUNTIME ?= $(shell docker info >/dev/null 2>&1 && echo docker || echo nati
 PYTHON := .venv/bin/python
 STACKCTL := $(PYTHON) -m stackctl
 # The `docker compose` plugin when present, else the standalone `docker-compose` (Debian's 1.29).
-COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+COMPOSE_BIN := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+# The profile "lab" adds the control API with the Docker socket: development only (see docker-compose.yml).
+COMPOSE := $(COMPOSE_BIN) --profile lab
 # Only the plugin can wait for health itself; with 1.29, depends_on conditions gate the start order.
-COMPOSE_WAIT := $(if $(filter docker compose,$(COMPOSE)),--wait)
+COMPOSE_WAIT := $(if $(filter docker-compose,$(COMPOSE_BIN)),,--wait)
 
 .PHONY: help bootstrap up down ps logs kill stop start clean test test-unit test-docker images grep-logs footprint
 
