@@ -49,8 +49,11 @@ def unavailable(dependency: str, reason: str, *, database: str | None = None) ->
 
 
 # SQLSTATE 25006: a write reached a server that is read-only now (a database still recovering
-# after a restore, or a primary being demoted): it cannot take writes at the moment, a 503.
+# after a restore, or a primary being demoted); class 57P: the server is shutting down or
+# starting up ("the database system is shutting down" during a switchover). It cannot take the
+# statement at the moment: a 503, not a 500.
 READ_ONLY_SQL_TRANSACTION = "25006"
+SHUTTING_DOWN_CLASS = "57P"
 
 
 def is_connection_failure(error: DBAPIError) -> bool:
@@ -59,7 +62,8 @@ def is_connection_failure(error: DBAPIError) -> bool:
     if isinstance(error, (OperationalError, InterfaceError)) or error.connection_invalidated:
         return True
     return any(type(cause).__name__ == "TargetServerAttributeNotMatched"
-               or getattr(cause, "sqlstate", None) == READ_ONLY_SQL_TRANSACTION for cause in _causes(error))
+               or str(getattr(cause, "sqlstate", "")) == READ_ONLY_SQL_TRANSACTION
+               or str(getattr(cause, "sqlstate", "")).startswith(SHUTTING_DOWN_CLASS) for cause in _causes(error))
 
 
 def _causes(error: BaseException):

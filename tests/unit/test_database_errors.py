@@ -20,6 +20,10 @@ class ReadOnly(Exception):
     sqlstate = "25006"
 
 
+class ShuttingDown(Exception):
+    sqlstate = "57P03"
+
+
 class SyntaxProblem(Exception):
     sqlstate = "42601"
 
@@ -31,6 +35,7 @@ def dbapi_error(cause: Exception) -> DBAPIError:
 def test_no_primary_and_read_only_servers_are_database_unavailability_but_bad_sql_is_not():
     assert is_connection_failure(dbapi_error(TargetServerAttributeNotMatched("no host matches 'read-write'")))
     assert is_connection_failure(dbapi_error(ReadOnly("cannot execute INSERT in a read-only transaction")))
+    assert is_connection_failure(dbapi_error(ShuttingDown("the database system is shutting down")))
     assert not is_connection_failure(dbapi_error(SyntaxProblem("syntax error")))
 
 
