@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from chassis.app import create_service_app
 from chassis.balancer import ReplicaPool, parse_upstreams
+from chassis.event_stream import event_emitter_resource
 from chassis.service_client import ServiceClient
 from gateway import metrics, openapi, proxy
 from gateway.ratelimit import RateLimiter
@@ -47,6 +48,6 @@ def create_app() -> FastAPI:
         title="ScaleShop API gateway",
         # The docs routes first: the proxy's catch-all /api/{service} would otherwise take /api/openapi.json.
         routers=[openapi.router, proxy.router],
-        resources=[gateway_resources],
+        resources=[gateway_resources, event_emitter_resource(get_settings())],
         use_database=False,
     )

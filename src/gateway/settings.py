@@ -4,7 +4,7 @@ from functools import cache
 
 from chassis.settings import ServiceSettings
 
-ROUTED_SERVICES = ("users", "products", "orders", "payments", "notifications")
+ROUTED_SERVICES = ("users", "products", "orders", "payments", "notifications", "analytics")
 
 
 class GatewaySettings(ServiceSettings):
@@ -14,6 +14,7 @@ class GatewaySettings(ServiceSettings):
     orders_upstreams: str = "http://localhost:8003"
     payments_upstreams: str = "http://localhost:8004"
     notifications_upstreams: str = "http://localhost:8005"
+    analytics_upstreams: str = "http://localhost:8006"
     # Passive health check: how long a replica that refused a connection stays out of rotation.
     upstream_eject_seconds: float = 5.0
     # Connections per upstream service and process, kept open for reuse (false = no keepalive:
