@@ -85,6 +85,20 @@ def floor_rows(scenarios: dict) -> list[dict]:
         checkout = scenarios["6"]["variants"]["checkout"]
         add("6", "checkout orders settled per second", checkout["rps"], "", None, "/s")
         add("6", "checkout POST -> settled p95", checkout["p95_ms"], "", None, "ms")
+    if "7" in scenarios:
+        overhead = scenarios["7"]["overhead"]
+        add("7", "emitting events: full-path throughput overhead", overhead * 100, "<= 5 %", overhead <= 0.05, "%")
+        if scenarios["7"].get("gateway_cpu_overhead") is not None:
+            add("7", "emitting events: gateway CPU per request overhead",
+                scenarios["7"]["gateway_cpu_overhead"] * 100, "", None, "%")
+    if "8" in scenarios:
+        s8 = scenarios["8"]
+        add("8", "event ingest, producer -> applied by 2 consumers", s8["end_to_end_events_per_s"], ">= 5000",
+            s8["end_to_end_events_per_s"] >= 5000, "/s")
+        add("8", "stream memory at most (MAXLEN ~ bound)", s8["stream_memory_max_bytes"] / 2**20, "bounded", None, "MiB")
+    if "9" in scenarios and scenarios["9"]["lag_p95_s"] is not None:
+        add("9", "end-to-end event lag p95 during make load", scenarios["9"]["lag_p95_s"], "<= 2 s",
+            scenarios["9"]["lag_p95_s"] <= 2, "s")
     return rows
 
 

@@ -344,8 +344,45 @@ def resilience() -> dict:
                      "Retries, timeouts, circuit breakers and the gateway's rate limits.", panels, [])
 
 
+def analytics() -> dict:
+    """Web analytics over the event stream: producers, the consumer group, lag (seed 000)."""
+    panels = [
+        row("Producers (gateway, analytics beacon, orders)"),
+        panel("Event stream: events emitted per service",
+              "Events appended to the Redis Stream by each producer (one script call per flush).",
+              target(f"sum by (service) (rate(events_emitted_total[{RATE}]))", "{{service}}"), unit="ops"),
+        panel("Backpressure: events dropped instead of slowing requests",
+              "buffer_full: the in-process buffer was full; stream_down: Redis refused the flush (alert AnalyticsEventsDropped).",
+              target(f"sum by (service, reason) (rate(events_dropped_total[{RATE}]))", "{{service}} {{reason}}"),
+              unit="ops"),
+        row("Stream processing (consumer group)"),
+        panel("Consumers: entries processed by outcome",
+              "applied, duplicate (same event id seen before), late (beyond the allowed lateness), invalid.",
+              target(f"sum by (outcome) (rate(analytics_events_processed_total[{RATE}]))", "{{outcome}}"),
+              unit="ops"),
+        panel("End-to-end lag p50 / p95 (emit -> applied)",
+              "Includes the producer's flush interval and the batch; floor: p95 <= 2 s under load (alert AnalyticsLagHigh).",
+              target(f"histogram_quantile(0.5, sum by (le) (rate(analytics_event_lag_seconds_bucket[{RATE}])))", "p50"),
+              target(f"histogram_quantile(0.95, sum by (le) (rate(analytics_event_lag_seconds_bucket[{RATE}])))", "p95"),
+              unit="s"),
+        panel("Consumer group: pending and undelivered entries",
+              "Pending: delivered, not yet acknowledged; lag: in the stream, not yet delivered to any consumer.",
+              target("max(analytics_group_pending)", "pending"), target("max(analytics_group_lag)", "lag")),
+        panel("Stream: length and memory (bounded by MAXLEN ~)",
+              "Entries kept in the stream and the memory they take in Redis.",
+              target("max(analytics_stream_length)", "entries"),
+              target("max(analytics_stream_memory_bytes) / 1024", "KiB")),
+        panel("Failover: entries taken over from a dead consumer",
+              "XAUTOCLAIM of entries pending too long at another member of the group.",
+              target(f"sum(rate(analytics_consumer_claimed_total[{RATE}]))", "claimed"), unit="ops"),
+    ]
+    return dashboard("scaleshop-analytics", "ScaleShop / Analytics stream",
+                     "The event stream: producers, drops, the consumer group's throughput, lag and backlog.",
+                     panels, [])
+
+
 BUILDERS = {"overview": overview, "edge": edge, "caching": caching, "databases": databases,
-            "async": async_work, "resilience": resilience}
+            "async": async_work, "resilience": resilience, "analytics": analytics}
 
 
 def main() -> None:

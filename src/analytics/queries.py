@@ -62,6 +62,11 @@ async def searches_without_results(client, day: int, limit: int) -> list[tuple[s
     return [(str(query), int(count)) for query, count in ranked]
 
 
+async def top_pages(client, day: int, limit: int) -> list[tuple[str, int]]:
+    ranked = await client.zrevrange(keys.pages(day), 0, limit - 1, withscores=True)
+    return [(str(page), int(count)) for page, count in ranked]
+
+
 async def unique_visitors(client, day: int) -> int:
     return await client.pfcount(keys.visitors(day))
 

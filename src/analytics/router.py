@@ -15,6 +15,7 @@ from analytics.schemas import (
     Funnel,
     HeavyHitters,
     SearchesWithoutResults,
+    TopPages,
     TopProducts,
     TopSearches,
     Window,
@@ -83,6 +84,14 @@ async def searches_without_results(request: Request, day: Day = None, limit: Lim
     number = day_number(day)
     items = await queries.searches_without_results(request.app.state.reads, number, limit)
     return SearchesWithoutResults(day=day_of(number), items=[{"query": q, "count": n} for q, n in items])
+
+
+@router.get("/top-pages", response_model=TopPages)
+async def top_pages(request: Request, day: Day = None, limit: Limit = 20) -> TopPages:
+    """Most viewed pages of a day (the storefront's page views and catalogue listings), exact counts."""
+    number = day_number(day)
+    items = await queries.top_pages(request.app.state.reads, number, limit)
+    return TopPages(day=day_of(number), items=[{"page": p, "views": n} for p, n in items])
 
 
 @router.get("/event-types", response_model=dict[str, EventTypeMetadata])

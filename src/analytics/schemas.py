@@ -56,6 +56,16 @@ class SearchesWithoutResults(BaseModel):
     items: list[QueryCount]
 
 
+class PageCount(BaseModel):
+    page: str
+    views: int
+
+
+class TopPages(BaseModel):
+    day: date
+    items: list[PageCount]
+
+
 class HeavyHitter(BaseModel):
     key: str
     estimate: int
