@@ -49,6 +49,7 @@ class Consumer:
         self.day_ttl = 2 * 86_400
         self.own_pending_done = False
         self.claim_cursor = "0-0"
+        self.next_claim = 0.0  # XAUTOCLAIM at most every claim-idle / 4: not a round trip per batch
 
     async def ensure_group(self) -> None:
         """Create the group at the stream's start (id 0): on first start nothing retained is skipped."""
@@ -66,13 +67,15 @@ class Consumer:
             if entries:
                 return entries
             self.own_pending_done = True
-        cursor, claimed, *_ = await self.client.xautoclaim(
-            self.stream, self.group, self.name, self.settings.consumer_claim_idle_ms,
-            start_id=self.claim_cursor, count=count)
-        self.claim_cursor = cursor
-        if claimed:
-            metrics.CLAIMED.inc(len(claimed))
-            return claimed
+        if time.monotonic() >= self.next_claim:
+            cursor, claimed, *_ = await self.client.xautoclaim(
+                self.stream, self.group, self.name, self.settings.consumer_claim_idle_ms,
+                start_id=self.claim_cursor, count=count)
+            self.claim_cursor = cursor
+            if claimed:
+                metrics.CLAIMED.inc(len(claimed))
+                return claimed  # and look again next time: there may be more
+            self.next_claim = time.monotonic() + self.settings.consumer_claim_idle_ms / 4000
         reply = await self.client.xreadgroup(self.group, self.name, {self.stream: ">"}, count=count,
                                              block=self.settings.consumer_block_ms)
         return reply[0][1] if reply else []
