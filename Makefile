@@ -108,10 +108,17 @@ else
 	@BENCH_RUNTIME=native PYTHONPATH=src:. $(PYTHON) -m bench
 endif
 
-capacity: ## replicas, DB connections, cache and machines for USERS from the last bench: make capacity USERS=1000000
+capacity: ## replicas, DB connections, cache, machines and HPA min/max/requests for USERS from the last bench (K8S_WRITE=1: into k8s/overlays/prod)
 	@PYTHONPATH=src:. $(PYTHON) -m bench.capacity --users $(or $(USERS),1000000) \
 	$(if $(RPS_PER_USER),--rps-per-user $(RPS_PER_USER)) $(if $(PEAK_FACTOR),--peak-factor $(PEAK_FACTOR)) \
-	$(if $(HEADROOM),--headroom $(HEADROOM))
+	$(if $(HEADROOM),--headroom $(HEADROOM)) $(if $(K8S_WRITE),--write-k8s)
+
+# --- Autoscaling (k8s/ HPA, run natively): see stackctl/autoscale.py ---
+.PHONY: autoscale
+autoscale: ## run the dev overlay's HPA against the native stack: make autoscale SERVICE=products [AUTOSCALE_WINDOW=30]
+	@$(STACKCTL_AUTOSCALE) $(or $(SERVICE),products) $(if $(AUTOSCALE_WINDOW),--scale-down-window $(AUTOSCALE_WINDOW)) \
+	$(if $(AUTOSCALE_TARGET_RPS),--target-rps $(AUTOSCALE_TARGET_RPS)) $(if $(AUTOSCALE_DURATION),--duration $(AUTOSCALE_DURATION)) --log reports/autoscale/$$(date +%Y%m%d-%H%M%S).jsonl
+STACKCTL_AUTOSCALE = mkdir -p reports/autoscale && PYTHONPATH=src $(PYTHON) -m stackctl.autoscale
 
 .PHONY: seed
 seed: ## load the product catalogue into an empty products database (make up does it too)

@@ -14,6 +14,9 @@ missing=()
 for command in "${NEEDED_COMMANDS[@]}"; do command -v "$command" >/dev/null || missing+=("$command"); done
 [ -x "$PG_BIN/postgres" ] || APT_PACKAGES+=(postgresql-15 postgresql-client-15) missing+=(postgres)
 command -v psql >/dev/null || { APT_PACKAGES+=(postgresql-client-15); missing+=(psql); }
+# kubectl renders k8s/ offline (`kubectl kustomize`, tests/static/test_k8s*.py). It is preinstalled
+# on the project's machines; elsewhere Debian's kubernetes-client is the fallback (checked below).
+command -v kubectl >/dev/null || { APT_PACKAGES+=(kubernetes-client); missing+=(kubectl); }
 if [ ${#missing[@]} -gt 0 ]; then
   echo "bootstrap: installing Debian packages (missing: ${missing[*]})"
   export DEBIAN_FRONTEND=noninteractive
@@ -21,6 +24,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
   # Packages may start their daemons where systemd runs; the stack runs its own instances.
   for daemon in nginx redis-server prometheus; do service "$daemon" stop >/dev/null 2>&1 || true; done
+fi
+# k8s/ uses kustomize v4+ fields (labels, patches with targets): kubectl 1.21 or newer embeds it.
+kubectl_minor=$(kubectl version --client -o json 2>/dev/null | sed -n 's/.*"minor": *"\([0-9]*\).*/\1/p' | head -1)
+if [ -z "$kubectl_minor" ] || [ "$kubectl_minor" -lt 21 ]; then
+  echo "bootstrap: kubectl ${kubectl_minor:+1.$kubectl_minor }is missing or too old to render k8s/ (needs 1.21+):" \
+       "install a current kubectl (https://kubernetes.io/docs/tasks/tools/); the k8s tests will fail until then" >&2
 fi
 id postgres >/dev/null 2>&1 || useradd --system --home /var/lib/postgresql --shell /bin/bash postgres
 
