@@ -112,6 +112,7 @@ class Consumer:
             except RedisError as error:  # Redis away: wait and retry, the entries stay pending
                 metrics.ERRORS.inc()
                 log.warning("stream unavailable", error=type(error).__name__)
+                self.own_pending_done = False  # the failed batch is still ours: read it again first
                 await asyncio.sleep(1)
 
 
