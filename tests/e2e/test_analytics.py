@@ -3,6 +3,7 @@ the stack's two consumers apply them, and /api/analytics/... and "bought togethe
 A consumer SIGKILLed while events flow loses and doubles nothing."""
 
 import threading
+import time
 import uuid
 
 import pytest
@@ -12,7 +13,7 @@ from checkout_support import new_product, new_user, place, wait_for, wait_for_st
 pytestmark = pytest.mark.stack
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0"
-LIVE_TIMEOUT = 30.0  # seconds: events are applied within ~0.1 s; a loaded CI box gets room
+LIVE_TIMEOUT = 90.0  # seconds: events are applied within ~0.1 s; a loaded shared box took 10-30 s
 
 
 def analytics(client, path: str, **params) -> dict:
@@ -27,6 +28,7 @@ def test_shop_traffic_shows_in_the_analytics(stack):
     nothing = f"zzq nothing {uuid.uuid4().hex[:8]}"
     with stack.client(headers=browser) as client:
         first, second = new_product(client, price="3.00", stock=50), new_product(client, price="4.00", stock=50)
+        viewed_in_hour = time.time() // 3600
         for _ in range(25):  # more views than any other test makes in five minutes
             assert client.get(f"/api/products/{first['id']}").status_code == 200
         assert client.get("/api/products/search", params={"q": nothing}).json()["total"] == 0
@@ -54,7 +56,8 @@ def test_shop_traffic_shows_in_the_analytics(stack):
         assert {"id", "ts", "session", "ua", "rid", "type"} <= set(types["product_view"]["fields"])
         hitters = analytics(client, "heavy-hitters", kind="products")
         assert hitters["error_bound"] == pytest.approx(hitters["epsilon"] * hitters["total"])
-        assert any(h["key"] == str(first["id"]) and h["estimate"] >= 25 for h in hitters["items"])
+        if time.time() // 3600 == viewed_in_hour:  # the sketch is per hour: across a boundary it is another table
+            assert any(h["key"] == str(first["id"]) and h["estimate"] >= 25 for h in hitters["items"])
 
         together = wait_for(lambda: client.get(f"/api/products/{first['id']}/bought-together").json()["items"],
                             "bought together", LIVE_TIMEOUT)
@@ -100,5 +103,5 @@ def test_a_consumer_killed_while_events_flow_loses_and_doubles_nothing(stack):
         with stack.client() as client:
             return {i["page"]: i["views"] for i in analytics(client, "top-pages", limit=100)["items"]}.get(page, 0)
 
-    wait_for(lambda: views() >= 300, "all 300 page views applied", 60)
+    wait_for(lambda: views() >= 300, "all 300 page views applied", LIVE_TIMEOUT)
     assert views() == 300
