@@ -23,7 +23,11 @@ from stackctl.compose import load_compose
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = load_compose(ROOT / "docker-compose.yml")["services"]
 COUNTERPARTS = yaml.safe_load((ROOT / "k8s" / "compose-counterparts.yaml").read_text())
-APP_SERVICES = {name: spec for name, spec in COMPOSE.items() if "build" in spec}
+# App services deployed to a cluster: built from the root Dockerfile (infra images are built too,
+# from infra/docker/); a development-only one, like the lab's control API, is `none`.
+APP_SERVICES = {name: spec for name, spec in COMPOSE.items()
+                if "build" in spec and spec["build"].get("dockerfile", "Dockerfile") == "Dockerfile"
+                and COUNTERPARTS.get(name) not in (None, "none")}
 WORKLOADS = ("Deployment", "Job")
 # Values that differ by design: a pod's name is its replica name.
 FROM_POD = {"REPLICA_NAME": "metadata.name"}
