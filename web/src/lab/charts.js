@@ -37,6 +37,12 @@ export const CHARTS = {
     queries: [{ expr: "max by (caller, service) (circuit_breaker_state)", legend: (m) => `${m.caller}→${m.service}` }] },
   "rate-limits": { title: "Rate-limit refusals per second", unit: "req/s",
     queries: [{ expr: "sum by (scope) (rate(gateway_rate_limited_total[1m]))", legend: (m) => m.scope }] },
+  "analytics-events": { title: "Analytics events per second: processed by outcome, dropped", unit: "events/s",
+    queries: [{ expr: "sum by (outcome) (rate(analytics_events_processed_total[30s]))", legend: (m) => m.outcome },
+      { expr: "sum(rate(events_dropped_total[30s]))", legend: () => "dropped by producers" }] },
+  "analytics-lag": { title: "Analytics: end-to-end lag p95 and undelivered entries", unit: "s / entries",
+    queries: [{ expr: "histogram_quantile(0.95, sum by (le) (rate(analytics_event_lag_seconds_bucket[1m])))", legend: () => "lag p95 (s)" },
+      { expr: "max(analytics_group_lag) + max(analytics_group_pending)", legend: () => "undelivered + pending" }] },
 };
 
 /** Charts shown on the lab, in order (the cards name them too). */
