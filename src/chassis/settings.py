@@ -47,7 +47,8 @@ class ServiceSettings(BaseSettings):
     # Bounded in-process buffer: beyond it events are dropped (counted), never waited on.
     events_buffer_size: int = 10_000
     events_flush_seconds: float = 0.05
-    events_timeout_seconds: float = 0.5
+    # The flush runs in the background, so a generous timeout costs no request anything.
+    events_timeout_seconds: float = 2.0
 
     jwt_secret: str = "dev-only-jwt-secret-change-me-in-production-0123456789"
 

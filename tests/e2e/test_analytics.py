@@ -6,6 +6,7 @@ import threading
 import time
 import uuid
 
+import httpx
 import pytest
 
 from checkout_support import new_product, new_user, place, wait_for, wait_for_status
@@ -81,9 +82,16 @@ def test_the_analytics_api_is_in_the_merged_openapi_spec(stack):
     assert "/api/products/{product_id}/bought-together" in paths
 
 
+def dropped_by_the_beacon(stack) -> float:
+    """Events analytics-1 counted as dropped (its producer never blocks: a slow Redis drops, visibly)."""
+    text = httpx.get(f"{stack.url('analytics-1', 8000)}/metrics", timeout=10).text
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith("events_dropped_total{"))
+
+
 def test_a_consumer_killed_while_events_flow_loses_and_doubles_nothing(stack):
     page = f"/e2e-{uuid.uuid4().hex[:8]}"
     sent = []
+    dropped_before = dropped_by_the_beacon(stack)
 
     def send(count: int) -> None:
         with stack.client() as client:
@@ -103,5 +111,7 @@ def test_a_consumer_killed_while_events_flow_loses_and_doubles_nothing(stack):
         with stack.client() as client:
             return {i["page"]: i["views"] for i in analytics(client, "top-pages", limit=100)["items"]}.get(page, 0)
 
-    wait_for(lambda: views() >= 300, "all 300 page views applied", LIVE_TIMEOUT)
-    assert views() == 300
+    # Every page view is applied, or was counted as dropped by its producer (never silently lost).
+    wait_for(lambda: views() + dropped_by_the_beacon(stack) - dropped_before >= 300,
+             "all 300 page views applied or counted as dropped", LIVE_TIMEOUT)
+    assert views() <= 300  # and none twice, although a consumer died mid-stream
