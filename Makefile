@@ -137,3 +137,8 @@ flag: ## set a flag: make flag NAME=latency_ms@products-1 VALUE=300 (VALUE= empt
 
 flags: ## every flag: type, default, what is set where (make flag NAME=... VALUE=... to change one)
 	@$(FLAGCTL) list
+
+# --- Chaos experiments (chaos/, Chaos Toolkit): the matrix against the running stack ---
+.PHONY: chaos
+chaos: ## the chaos matrix against the running stack, report under reports/chaos/: make chaos [EXPERIMENT=kill-queue]
+	@CHAOS_RUNTIME=$(STACK_RUNTIME) PYTHONPATH=.:src $(PYTHON) -m chaos $(if $(EXPERIMENT),--experiment $(EXPERIMENT))

@@ -6,6 +6,7 @@ service_completed_successfully); "healthy" means its compose health check passed
 Progress is printed as it happens: what is starting, what became healthy, how long it took.
 """
 
+import os
 import subprocess
 import sys
 import time
@@ -17,7 +18,8 @@ from stackctl.settings import get_settings
 from stackctl.supervisor import Supervisor, render_conf
 from stackctl.translate import NativeService
 
-UP_TIMEOUT_SECONDS = 300
+# A shared or slow machine may need longer (STACK_UP_TIMEOUT): startup is CPU-bound imports.
+UP_TIMEOUT_SECONDS = float(os.environ.get("STACK_UP_TIMEOUT", "300"))
 
 
 def run_healthcheck(service: NativeService, timeout: float = 10) -> bool:
