@@ -17,10 +17,12 @@ def kill(name: str) -> str:
     return f"killed {name}"
 
 
-def wait_back(name: str) -> float:
+def wait_back(name: str, timeout: float = 600.0) -> float:
     """Wait until a killed or restarted component is healthy again; seconds waited."""
     started = time.monotonic()
-    stack.ctl("wait", name)
+    while stack.ctl("wait", name, check=False).returncode != 0:  # each wait gives up after a minute
+        if time.monotonic() - started > timeout:
+            raise RuntimeError(f"{name} not healthy after {timeout:g}s")
     stack.note("back", name=name)
     return round(time.monotonic() - started, 1)
 
@@ -35,9 +37,7 @@ def stop(name: str) -> str:
 def start(name: str) -> str:
     """Bring a stopped component back and wait for its health check."""
     stack.ctl("start", name, check=False)
-    stack.ctl("wait", name)
-    stack.note("back", name=name)
-    return f"started {name}"
+    return f"started {name} (healthy after {wait_back(name):g}s)"
 
 
 def set_flag(name: str, value: str) -> str:

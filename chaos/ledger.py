@@ -112,5 +112,10 @@ def _charges(client: httpx.Client, accepted: list[Accepted]) -> list[dict]:
     return rows
 
 
+def ended_at(view: dict) -> float | None:
+    """When a final order took its final state (its updated_at), as a Unix time; None if not final."""
+    return _epoch(view["updated_at"]) if view.get("status") in FINAL and view.get("updated_at") else None
+
+
 def _epoch(stamp: str) -> float:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()

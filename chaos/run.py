@@ -97,18 +97,20 @@ def run_one(experiment: dict, args, host: str, emails: list[str], out: Path) -> 
     print(f"[{name}] {len(tally.accepted)} orders accepted; waiting for each to end", flush=True)
     seen = ledger.settle(host, tally.accepted, timeout=args.settle_timeout)
     books = ledger.account(host, tally.accepted, seen, stock_before)
-    return summarise(experiment, tally, books, journal, window, chaos.returncode)
+    return summarise(experiment, tally, books, seen, journal, window, chaos.returncode)
 
 
-def summarise(experiment: dict, tally, books: ledger.Ledger, journal: Path, window: float, exit_code: int) -> dict:
+def summarise(experiment: dict, tally, books: ledger.Ledger, seen: dict, journal: Path, window: float,
+              exit_code: int) -> dict:
     events = stack.events()
     steady = [e["seconds"] for e in events if e["event"] == "steady"]
     back = [e["at"] for e in events if e["event"] == "back"]
     requests, failures = sum(tally.requests.values()), sum(tally.failures.values())
-    before_back = [o for o in tally.accepted if back and o.accepted_at < back[0]]
+    # The orders accepted while the component was down (or before): how long after it was back the last one ended.
+    ended = [ledger.ended_at(seen.get(o.order_id, {})) for o in tally.accepted if back and o.accepted_at < back[0]]
     settled_after_back = None
-    if back and books.last_settled_at and before_back:
-        settled_after_back = round(max(0.0, books.last_settled_at - back[0]), 1)
+    if ended and all(ended):
+        settled_after_back = round(max(0.0, max(ended) - back[0]), 1)
     status = json.loads(journal.read_text()).get("status") if journal.exists() else "not run"
     return {
         "name": experiment["name"], "title": experiment["title"],
