@@ -129,7 +129,7 @@ FLAGCTL := $(COMPOSE) exec -T worker python -m chassis.flagctl
 else
 FLAGCTL = FLAGS_REDIS_URL=redis://$$($(STACKCTL) address $(FLAGS_STORE)):6379/0 PYTHONPATH=src $(PYTHON) -m chassis.flagctl
 endif
-FLAGS_STORE ?= redis
+FLAGS_STORE ?= queue-redis
 
 flag: ## set a flag: make flag NAME=latency_ms@products-1 VALUE=300 (VALUE= empty: back to the default)
 	@test -n "$(NAME)" || { echo "usage: make flag NAME=<flag>[@service|@replica] VALUE=<value>"; exit 2; }
