@@ -125,17 +125,21 @@ class FlagStore:
         self._listeners.append(listener)
 
     def _mirror_forever(self) -> None:
+        reachable = True  # say so once per outage, not once a second
         while True:
             try:
                 with self._client() as client, client.pubsub(ignore_subscribe_messages=True) as pubsub:
                     pubsub.subscribe(CHANNEL)
                     self._reload(client)
+                    reachable = True
                     while True:
                         # A message, or a timeout: reload either way (the periodic safety net).
                         pubsub.get_message(timeout=self.reload_seconds)
                         self._reload(client)
             except Exception as error:  # Redis down or restarting: keep the last snapshot, retry
-                log.warning("flag store unreachable; keeping the last flags", error=repr(error))
+                if reachable:
+                    log.warning("flag store unreachable; keeping the last flags", error=repr(error))
+                reachable = False
                 self.loaded.set()  # readers must not wait for a store that is down
                 time.sleep(1.0)
 

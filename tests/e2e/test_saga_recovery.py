@@ -6,6 +6,7 @@ import uuid
 from decimal import Decimal
 
 import asyncpg
+import httpx
 import pytest
 
 from checkout_support import new_user, wait_for
@@ -44,7 +45,7 @@ def status_of(client, user, order_id: int) -> dict:
 
 
 async def test_a_pending_order_whose_task_was_lost_is_redriven_and_charged_once(stack):
-    with stack.client() as client:
+    with httpx.Client(base_url=stack.nginx, timeout=60) as client:  # argon2 sign-up on a busy machine
         user = new_user(client)
         order_id = await stuck_order(stack, user["id"], "PENDING")
         order = wait_for(lambda: (o := status_of(client, user, order_id))["status"] == "CONFIRMED" and o,
@@ -54,7 +55,7 @@ async def test_a_pending_order_whose_task_was_lost_is_redriven_and_charged_once(
 
 
 async def test_a_paid_order_left_unconfirmed_is_confirmed(stack):
-    with stack.client() as client:
+    with httpx.Client(base_url=stack.nginx, timeout=60) as client:  # argon2 sign-up on a busy machine
         user = new_user(client)
         order_id = await stuck_order(stack, user["id"], "PAID")
         wait_for(lambda: status_of(client, user, order_id)["status"] == "CONFIRMED",
@@ -62,7 +63,7 @@ async def test_a_paid_order_left_unconfirmed_is_confirmed(stack):
 
 
 async def test_after_its_last_redrive_an_order_fails_with_compensation_and_a_notice(stack):
-    with stack.client() as client:
+    with httpx.Client(base_url=stack.nginx, timeout=60) as client:  # argon2 sign-up on a busy machine
         user = new_user(client)
         order_id = await stuck_order(stack, user["id"], "PENDING", attempts=99)
         order = wait_for(lambda: (o := status_of(client, user, order_id))["status"] == "FAILED" and o,
