@@ -14,6 +14,8 @@ class GatewaySettings(ServiceSettings):
     orders_upstreams: str = "http://localhost:8003"
     payments_upstreams: str = "http://localhost:8004"
     notifications_upstreams: str = "http://localhost:8005"
+    # Replica discovery (gateway.discovery): how often the replica sets in Redis are read.
+    discovery_interval_seconds: float = 1.0
     # Passive health check: how long a replica that refused a connection stays out of rotation.
     upstream_eject_seconds: float = 5.0
     # Connections per upstream service and process, kept open for reuse (false = no keepalive:
