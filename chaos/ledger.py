@@ -5,7 +5,7 @@ products' stock), so the ledger is the same in both runtimes and sees what custo
 
 - lost: accepted (201) but not found afterwards; stuck: still PENDING/PAID once the
   system had time to recover (saga recovery's bounded re-drives included);
-- double charges: an order with more than one charge, or money kept (CHARGED, not
+- double charges: an order with more than one charge, or money kept ("charged", not
   refunded) for an order that ended FAILED or CANCELLED;
 - oversold units: more units in live orders than the products had; leaked units:
   stock still reserved for orders that failed (S0 - S1 != units in live orders).
@@ -74,7 +74,7 @@ def account(host: str, accepted: list[Accepted], seen: dict[int, dict], stock_be
     double = sum(1 for order_id, rows in per_order.items() if order_id in ours and len(rows) > 1)
     kept = sum(1 for order_id, rows in per_order.items() if order_id in ours
                and seen.get(order_id, {}).get("status") in ("FAILED", "CANCELLED")
-               and any(row["status"] == "CHARGED" for row in rows))
+               and any(row["status"] == "charged" for row in rows))
     live_units = defaultdict(int)
     for order in accepted:
         if seen.get(order.order_id, {}).get("status") in LIVE:

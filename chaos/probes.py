@@ -8,6 +8,7 @@ runner (CHAOS_PROBE_EMAIL/CHAOS_PROBE_PASSWORD/CHAOS_PROBE_PRODUCT).
 import os
 import time
 import uuid
+from functools import cache
 
 import httpx
 
@@ -20,9 +21,12 @@ def _client() -> httpx.Client:
     return httpx.Client(base_url=stack.host(), timeout=10)
 
 
-def _token(client: httpx.Client) -> str:
-    response = client.post("/api/users/login", json={"email": os.environ["CHAOS_PROBE_EMAIL"],
-                                                     "password": os.environ["CHAOS_PROBE_PASSWORD"]})
+@cache
+def _token() -> str:
+    """One sign-in per Chaos Toolkit run (argon2 is slow on purpose; the probe checks checkout, not login)."""
+    with httpx.Client(base_url=stack.host(), timeout=120) as client:
+        response = client.post("/api/users/login", json={"email": os.environ["CHAOS_PROBE_EMAIL"],
+                                                         "password": os.environ["CHAOS_PROBE_PASSWORD"]})
     response.raise_for_status()
     return response.json()["access_token"]
 
@@ -41,7 +45,7 @@ def checkout_settles(timeout: float = 20.0) -> bool:
     """One order placed now is CONFIRMED within `timeout` seconds."""
     try:
         with _client() as client:
-            headers = {"Authorization": f"Bearer {_token(client)}", "Idempotency-Key": uuid.uuid4().hex}
+            headers = {"Authorization": f"Bearer {_token()}", "Idempotency-Key": uuid.uuid4().hex}
             placed = client.post("/api/orders", headers=headers,
                                  json={"items": [{"product_id": int(os.environ["CHAOS_PROBE_PRODUCT"]), "quantity": 1}]})
             if placed.status_code != 201:

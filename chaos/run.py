@@ -73,7 +73,7 @@ def run_one(experiment: dict, args, host: str, emails: list[str], out: Path) -> 
     directory = out / name
     directory.mkdir(parents=True, exist_ok=True)
     os.environ["CHAOS_STATE_DIR"] = str(directory)
-    with httpx.Client(base_url=host, timeout=30) as client:
+    with httpx.Client(base_url=host, timeout=120) as client:  # argon2 sign-ups and logins: slow on purpose
         admin = login(client, **ADMIN)
         products = new_products(client, admin, 2, args.stock)
         customers = [Customer(email, login(client, email, PASSWORD)) for email in emails]
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out or ROOT / "reports" / "chaos" / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S"))
     out.mkdir(parents=True, exist_ok=True)
     host = stack.host()
-    with httpx.Client(base_url=host, timeout=30) as client:
+    with httpx.Client(base_url=host, timeout=120) as client:  # argon2 sign-ups and logins: slow on purpose
         emails = register(client, args.customers)
         admin = login(client, **ADMIN)
         probe_product = new_products(client, admin, 1, 1_000_000)[0]

@@ -51,7 +51,7 @@ async def test_a_pending_order_whose_task_was_lost_is_redriven_and_charged_once(
         order = wait_for(lambda: (o := status_of(client, user, order_id))["status"] == "CONFIRMED" and o,
                          f"order {order_id} to be re-driven to CONFIRMED", timeout=RECOVERY_WAIT)
     assert order["status"] == "CONFIRMED"
-    assert [row["status"] for row in await charges_of(stack, order_id)] == ["CHARGED"]
+    assert [row["status"] for row in await charges_of(stack, order_id)] == ["charged"]
 
 
 async def test_a_paid_order_left_unconfirmed_is_confirmed(stack):
