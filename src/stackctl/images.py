@@ -35,6 +35,14 @@ POSTGRES = NativeImage(
     stop_signal="INT",  # fast shutdown, as the official image does
 )
 
+NGINX = NativeImage(
+    kind="nginx",
+    default_command=("nginx", "-c", "/etc/nginx/nginx.conf"),
+    # -e: without it nginx opens /var/log/nginx/error.log before reading the config.
+    listen_args=("-p", "{tmp}", "-e", "{tmp}/error.log", "-g", "daemon off;"),
+    stop_signal="QUIT",  # graceful: finish in-flight requests
+)
+
 NATIVE_IMAGES: dict[str, NativeImage] = {
     "postgres": POSTGRES,
     "redis": NativeImage(
@@ -42,13 +50,10 @@ NATIVE_IMAGES: dict[str, NativeImage] = {
         default_command=("redis-server",),
         listen_args=("--bind", "{address}", "--dir", "{tmp}"),
     ),
-    "nginx": NativeImage(
-        kind="nginx",
-        default_command=("nginx", "-c", "/etc/nginx/nginx.conf"),
-        # -e: without it nginx opens /var/log/nginx/error.log before reading the config.
-        listen_args=("-p", "{tmp}", "-e", "{tmp}/error.log", "-g", "daemon off;"),
-        stop_signal="QUIT",  # graceful: finish in-flight requests
-    ),
+    "nginx": NGINX,
+    # The edge image (infra/nginx/Dockerfile) is Debian's nginx with its modules, mkcert and mtail:
+    # natively those are the machine's own packages (scripts/bootstrap.sh installs them).
+    "scaleshop-edge": NGINX,
     "prom/prometheus": NativeImage(kind="prometheus", default_command=("prometheus",)),
     "quay.io/prometheuscommunity/postgres-exporter": NativeImage(
         kind="exporter", default_command=("prometheus-postgres-exporter",)
@@ -67,11 +72,9 @@ APP = NativeImage(kind="app")
 
 def native_image_for(image: str | None, built_here: bool) -> NativeImage:
     """The native stand-in of a compose service's image, or SystemExit naming the unknown image."""
-    if built_here:
-        return APP
     name = (image or "").rsplit(":", 1)[0] if ":" in (image or "").split("/")[-1] else (image or "")
-    if name not in NATIVE_IMAGES:
-        if name.startswith("scaleshop-app"):
-            return APP
-        raise SystemExit(f"no native stand-in for image {image!r}: add it to stackctl/images.py")
-    return NATIVE_IMAGES[name]
+    if name in NATIVE_IMAGES:  # including an image built here from Debian packages (the edge)
+        return NATIVE_IMAGES[name]
+    if built_here or name.startswith("scaleshop-app"):
+        return APP
+    raise SystemExit(f"no native stand-in for image {image!r}: add it to stackctl/images.py")

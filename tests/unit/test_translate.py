@@ -105,7 +105,8 @@ def test_translated_services_use_the_addresses_of_their_dependencies(compose, se
     assert "--bind" in native["users-1"].argv and f"{native['users-1'].address}:8000" in native["users-1"].argv
     assert native["products-db-replica"].env["PRIMARY_HOST"] == native["products-db"].address
     nginx_conf = next(m for m in native["nginx"].mounts if m.target == "/etc/nginx/nginx.conf")
-    assert f"server {native['gateway-1'].address}:8000" in nginx_conf.content
+    upstreams = next(m for m in native["nginx"].mounts if m.target == "/etc/nginx/scaleshop/upstreams.conf")
+    assert f"server {native['gateway-1'].address}:8000" in upstreams.content
     assert f"listen {native['nginx'].address}:8080;" in nginx_conf.content
 
 
