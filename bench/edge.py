@@ -32,12 +32,12 @@ def switch_algorithm(target: Target, algorithm: str) -> str:
 
 
 def slow_gateway(target: Target, latency_ms: int) -> None:
-    """Restart gateway-2 with ADDED_LATENCY_MS (0: back to normal); only what changed restarts."""
+    """Recreate gateway-2 with ADDED_LATENCY_MS (0: back to normal)."""
     env = {"GATEWAY_2_ADDED_LATENCY_MS": str(latency_ms)}
     if target.runtime == "docker":
         _run(target, ["docker", "compose", "up", "-d", "--wait", "gateway-2"], env)
     else:
-        _run(target, [sys.executable, "-m", "stackctl", "up"], env)
+        _run(target, [sys.executable, "-m", "stackctl", "recreate", "gateway-2"], env)
 
 
 def metrics_text(target: Target) -> str:

@@ -1,4 +1,4 @@
-"""stackctl command line: `python -m stackctl up|down|ps|logs|kill|stop|start|clean|wait|address|footprint|lb|trust`."""
+"""stackctl command line: `python -m stackctl up|down|ps|logs|kill|stop|start|clean|wait|address|footprint|lb|trust|recreate`."""
 
 import argparse
 import os
@@ -23,7 +23,7 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     for command in ("up", "down", "ps", "clean", "footprint", "trust"):
         commands.add_parser(command)
-    for command in ("logs", "kill", "stop", "start", "wait", "address"):
+    for command in ("logs", "kill", "stop", "start", "wait", "address", "recreate"):
         commands.add_parser(command).add_argument("name")
     commands.add_parser("lb", help="switch the edge's load-balancing algorithm").add_argument(
         "algorithm", choices=edge.ALGORITHMS)
@@ -57,6 +57,8 @@ def main() -> None:
         print(f"{args.name} ready after {orchestrate.wait_healthy(args.name, timeout=300, since=since):.1f}s")
     elif args.command == "wait":
         print(f"{args.name} healthy after {orchestrate.wait_healthy(known(args.name)):.1f}s")
+    elif args.command == "recreate":
+        print(f"{args.name} recreated, healthy after {orchestrate.recreate(known(args.name)):.1f}s")
     elif args.command == "lb":
         seconds = edge.switch(args.algorithm)
         print(f"edge load balancing: {args.algorithm} (graceful reload, in force after {seconds:.2f}s)")
