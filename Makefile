@@ -6,9 +6,14 @@ SHELL := /bin/bash
 STACK_RUNTIME ?= $(shell docker info >/dev/null 2>&1 && echo docker || echo native)
 PYTHON := .venv/bin/python
 STACKCTL := $(PYTHON) -m stackctl
-COMPOSE := docker compose
+# The `docker compose` plugin when present, else the standalone `docker-compose` (Debian's 1.29).
+COMPOSE_BIN := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+# The profile "lab" adds the control API with the Docker socket: development only (see docker-compose.yml).
+COMPOSE := $(COMPOSE_BIN) --profile lab
+# Only the plugin can wait for health itself; with 1.29, depends_on conditions gate the start order.
+COMPOSE_WAIT := $(if $(filter docker-compose,$(COMPOSE_BIN)),,--wait)
 
-.PHONY: help bootstrap up down ps logs kill stop start clean test test-unit grep-logs footprint
+.PHONY: help bootstrap up down ps logs kill stop start clean test test-unit test-docker images grep-logs footprint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -18,7 +23,8 @@ bootstrap: ## install missing Debian packages and the Python environment
 
 up: bootstrap ## start the whole topology and wait until every component is healthy
 ifeq ($(STACK_RUNTIME),docker)
-	$(COMPOSE) up -d --build --wait
+	@$(PYTHON) scripts/docker-images.py --engine docker
+	$(COMPOSE) up -d $(COMPOSE_WAIT)
 else
 	@$(STACKCTL) up
 endif
@@ -46,7 +52,9 @@ endif
 
 kill: ## SIGKILL one component (it is restarted, like restart: unless-stopped): make kill NAME=orders-2
 ifeq ($(STACK_RUNTIME),docker)
-	docker kill $$($(COMPOSE) ps -q $(NAME))
+	@# A crash, not `docker kill` (an operator's stop, never restarted): every process but tini (PID 1)
+	@# gets SIGKILL, the container ends with the server's status and its restart policy brings it back.
+	$(COMPOSE) exec -T $(NAME) sh -c 'kill -9 -1'
 else
 	@$(STACKCTL) kill $(NAME)
 endif
@@ -81,6 +89,12 @@ test: bootstrap ## run every test: unit, static checks, then the live stack (its
 test-unit: bootstrap ## the fast tests only (no stack)
 	@.venv/bin/pytest tests/unit tests/static
 
+images: bootstrap ## build every image of docker-compose.yml from this repository (sizes: reports/docker/)
+	@$(PYTHON) scripts/docker-images.py --engine $(or $(CONTAINER_ENGINE),docker) --report reports/docker/images.md
+
+test-docker: bootstrap ## prove the Docker path: build every image, compose up under an engine (podman if no Docker), e2e through nginx
+	@bash scripts/test-docker.sh
+
 footprint: ## memory (PSS) of every component of the native stack, and the total
 	@$(STACKCTL) footprint
 
@@ -108,10 +122,17 @@ else
 	@BENCH_RUNTIME=native PYTHONPATH=src:. $(PYTHON) -m bench
 endif
 
-capacity: ## replicas, DB connections, cache and machines for USERS from the last bench: make capacity USERS=1000000
+capacity: ## replicas, DB connections, cache, machines and HPA min/max/requests for USERS from the last bench (K8S_WRITE=1: into k8s/overlays/prod)
 	@PYTHONPATH=src:. $(PYTHON) -m bench.capacity --users $(or $(USERS),1000000) \
 	$(if $(RPS_PER_USER),--rps-per-user $(RPS_PER_USER)) $(if $(PEAK_FACTOR),--peak-factor $(PEAK_FACTOR)) \
-	$(if $(HEADROOM),--headroom $(HEADROOM))
+	$(if $(HEADROOM),--headroom $(HEADROOM)) $(if $(K8S_WRITE),--write-k8s)
+
+# --- Autoscaling (k8s/ HPA, run natively): see stackctl/autoscale.py ---
+.PHONY: autoscale
+autoscale: ## run the dev overlay's HPA against the native stack: make autoscale SERVICE=products [AUTOSCALE_WINDOW=30]
+	@$(STACKCTL_AUTOSCALE) $(or $(SERVICE),products) $(if $(AUTOSCALE_WINDOW),--scale-down-window $(AUTOSCALE_WINDOW)) \
+	$(if $(AUTOSCALE_TARGET_RPS),--target-rps $(AUTOSCALE_TARGET_RPS)) $(if $(AUTOSCALE_DURATION),--duration $(AUTOSCALE_DURATION)) --log reports/autoscale/$$(date +%Y%m%d-%H%M%S).jsonl
+STACKCTL_AUTOSCALE = mkdir -p reports/autoscale && PYTHONPATH=src $(PYTHON) -m stackctl.autoscale
 
 .PHONY: seed
 seed: ## load the product catalogue into an empty products database (make up does it too)
@@ -150,3 +171,20 @@ ifeq ($(STACK_RUNTIME),docker)
 else
 	@$(STACKCTL) trust
 endif
+
+# --- Flags (chassis/flags.py): fault and feature flags, applied by running services without a restart ---
+.PHONY: flag flags
+# Natively the CLI talks to the stack's flag store itself; under Docker it runs inside the worker container.
+ifeq ($(STACK_RUNTIME),docker)
+FLAGCTL := $(COMPOSE) exec -T worker python -m chassis.flagctl
+else
+FLAGCTL = FLAGS_REDIS_URL=redis://$$($(STACKCTL) address $(FLAGS_STORE)):6379/0 PYTHONPATH=src $(PYTHON) -m chassis.flagctl
+endif
+FLAGS_STORE ?= redis
+
+flag: ## set a flag: make flag NAME=latency_ms@products-1 VALUE=300 (VALUE= empty: back to the default)
+	@test -n "$(NAME)" || { echo "usage: make flag NAME=<flag>[@service|@replica] VALUE=<value>"; exit 2; }
+	@$(FLAGCTL) $(if $(VALUE),set "$(NAME)" '$(VALUE)',clear "$(NAME)")
+
+flags: ## every flag: type, default, what is set where (make flag NAME=... VALUE=... to change one)
+	@$(FLAGCTL) list

@@ -122,6 +122,9 @@ def main() -> None:
     parser.add_argument("--peak-factor", type=float, default=Demand.peak_factor)
     parser.add_argument("--headroom", type=float, default=Demand.headroom, help="0.5-0.7 (the seed)")
     parser.add_argument("--report", type=Path, help="a bench report.json (default: the latest)")
+    parser.add_argument("--write-k8s", action="store_true",
+                        help="write the HPA plan into k8s/overlays/prod/capacity.yaml and the figures it used "
+                             "into k8s/capacity-figures.json")
     args = parser.parse_args()
     try:
         demand = Demand(users=args.users, rps_per_user=args.rps_per_user, peak_factor=args.peak_factor,
@@ -134,7 +137,13 @@ def main() -> None:
     for what, value, source in plan(json.loads(path.read_text()), demand):
         shown = f"{value:,.2f}" if isinstance(value, float) and not value.is_integer() else f"{value:,.0f}"
         print(f"{what:36} {shown:>12}  {source}")
+    from bench import hpa_plan  # it builds on this module's Demand
 
+    figures = hpa_plan.figures_from_report(json.loads(path.read_text()))
+    plans = hpa_plan.plan(figures, demand)
+    hpa_plan.print_plan(plans, str(path))
+    if args.write_k8s:
+        hpa_plan.write_k8s(figures, demand, source=path.parent.name)
 
 if __name__ == "__main__":
     main()

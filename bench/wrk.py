@@ -32,6 +32,7 @@ class Load:
     method: str | None = None
     body: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    timeout_seconds: float = 5.0  # an answer slower than this counts as an error
 
 
 def run_wrk(url: str, load: Load) -> dict:
@@ -46,7 +47,7 @@ def run_wrk(url: str, load: Load) -> dict:
     if load.method:
         env["WRK_METHOD"], env["WRK_BODY"] = load.method, load.body or ""
     argv = ["wrk", "-t", str(load.threads), "-c", str(load.connections), "-d", f"{load.seconds:g}s",
-            "--timeout", "5s", "-s", str(LUA)]
+            "--timeout", f"{load.timeout_seconds:g}s", "-s", str(LUA)]
     for name, value in load.headers.items():
         argv += ["-H", f"{name}: {value}"]
     argv.append(url if url.count("/") >= 3 else url + "/")  # wrk wants a path; the Lua hook may replace it

@@ -22,10 +22,15 @@ if [ ! -f "$TLS_DIR/edge.pem" ] || [ "$(cat "$TLS_DIR/edge.names" 2>/dev/null)" 
   mkcert -ecdsa -cert-file "$TLS_DIR/edge.pem" -key-file "$TLS_DIR/edge-key.pem" $names
   echo "$names" > "$TLS_DIR/edge.names"
 fi
-chmod 600 "$TLS_DIR/edge-key.pem" "$CAROOT/rootCA-key.pem"
+chmod 600 "$CAROOT/rootCA-key.pem"
+# nginx reads the key as root natively, as www-data in its image (infra/docker/Dockerfile).
+chmod 640 "$TLS_DIR/edge-key.pem"
+chgrp www-data "$TLS_DIR/edge-key.pem" 2>/dev/null || true
 
 if [ ! -f "$RUNTIME_DIR/lb.conf" ]; then
   algorithm=$(echo "${EDGE_LB_ALGORITHM:-least-conn}" | tr '-' '_')
   echo "default gateways_$algorithm;" > "$RUNTIME_DIR/lb.conf"
 fi
+# `make lb` under Docker writes the choice as nginx's user.
+chown -R www-data "$RUNTIME_DIR" 2>/dev/null || true
 echo "edge-init: certificate for [$names], load balancing: $(cat "$RUNTIME_DIR/lb.conf")"

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from chassis.app import create_service_app
 from chassis.balancer import ReplicaPool, parse_upstreams
 from chassis.service_client import ServiceClient
-from gateway import metrics, openapi, proxy
+from gateway import discovery, metrics, openapi, proxy
 from gateway.ratelimit import RateLimiter
 from gateway.settings import ROUTED_SERVICES, get_settings
 
@@ -34,7 +34,10 @@ async def gateway_resources(app: FastAPI):
         )
         for service in ROUTED_SERVICES
     }
+    pools = {service: client.pool for service, client in app.state.clients.items()}
+    discovering = asyncio.create_task(discovery.follow(app.state.redis, pools, settings.discovery_interval_seconds))
     yield
+    discovering.cancel()
     syncing.cancel()
     await app.state.rate_limiter.sync()  # the last counts of this process are not lost
     for client in app.state.clients.values():

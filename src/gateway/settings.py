@@ -18,6 +18,8 @@ class GatewaySettings(ServiceSettings):
     # Client-side balancing over each service's replicas (chassis.balancing):
     # round-robin | least-outstanding | p2c (power of two choices).
     gateway_lb: Literal["round-robin", "least-outstanding", "p2c"] = "round-robin"
+    # Replica discovery (gateway.discovery): how often the replica sets in Redis are read.
+    discovery_interval_seconds: float = 1.0
     # Passive health check: how long a replica that refused a connection stays out of rotation.
     upstream_eject_seconds: float = 5.0
     # Connections per upstream service and process, kept open for reuse (false = no keepalive:

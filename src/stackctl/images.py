@@ -35,14 +35,6 @@ POSTGRES = NativeImage(
     stop_signal="INT",  # fast shutdown, as the official image does
 )
 
-NGINX = NativeImage(
-    kind="nginx",
-    default_command=("nginx", "-c", "/etc/nginx/nginx.conf"),
-    # -e: without it nginx opens /var/log/nginx/error.log before reading the config.
-    listen_args=("-p", "{tmp}", "-e", "{tmp}/error.log", "-g", "daemon off;"),
-    stop_signal="QUIT",  # graceful: finish in-flight requests
-)
-
 NATIVE_IMAGES: dict[str, NativeImage] = {
     "postgres": POSTGRES,
     "redis": NativeImage(
@@ -50,10 +42,13 @@ NATIVE_IMAGES: dict[str, NativeImage] = {
         default_command=("redis-server",),
         listen_args=("--bind", "{address}", "--dir", "{tmp}"),
     ),
-    "nginx": NGINX,
-    # The edge image (infra/nginx/Dockerfile) is Debian's nginx with its modules, mkcert and mtail:
-    # natively those are the machine's own packages (scripts/bootstrap.sh installs them).
-    "scaleshop-edge": NGINX,
+    "nginx": NativeImage(
+        kind="nginx",
+        default_command=("nginx", "-c", "/etc/nginx/nginx.conf"),
+        # -e: without it nginx opens /var/log/nginx/error.log before reading the config.
+        listen_args=("-p", "{tmp}", "-e", "{tmp}/error.log", "-g", "daemon off;"),
+        stop_signal="QUIT",  # graceful: finish in-flight requests
+    ),
     "prom/prometheus": NativeImage(kind="prometheus", default_command=("prometheus",)),
     "quay.io/prometheuscommunity/postgres-exporter": NativeImage(
         kind="exporter", default_command=("prometheus-postgres-exporter",)
@@ -65,15 +60,28 @@ NATIVE_IMAGES: dict[str, NativeImage] = {
     # No Debian package: natively Grafana is reported absent (tests check its panels' PromQL instead).
     "grafana/grafana": NativeImage(kind="absent"),
 }
+# The images built from infra/docker/Dockerfile package the same Debian binaries: same stand-ins.
+NATIVE_IMAGES |= {
+    "scaleshop-postgres": NATIVE_IMAGES["postgres"],
+    "scaleshop-redis": NATIVE_IMAGES["redis"],
+    "scaleshop-nginx": NATIVE_IMAGES["nginx"],
+    "scaleshop-prometheus": NATIVE_IMAGES["prom/prometheus"],
+    "scaleshop-postgres-exporter": NATIVE_IMAGES["quay.io/prometheuscommunity/postgres-exporter"],
+    "scaleshop-redis-exporter": NATIVE_IMAGES["oliver006/redis_exporter"],
+    "scaleshop-nginx-exporter": NATIVE_IMAGES["nginx/nginx-prometheus-exporter"],
+}
 
 # Images built from this repository's Dockerfile run from the project's virtualenv.
 APP = NativeImage(kind="app")
 
 
 def native_image_for(image: str | None, built_here: bool) -> NativeImage:
-    """The native stand-in of a compose service's image, or SystemExit naming the unknown image."""
+    """The native stand-in of a compose service's image, or SystemExit naming the unknown image.
+
+    Infrastructure images are built here too (infra/docker/Dockerfile), so the image's name, not
+    its `build:`, says what it is; a built image with no entry above is a Python component."""
     name = (image or "").rsplit(":", 1)[0] if ":" in (image or "").split("/")[-1] else (image or "")
-    if name in NATIVE_IMAGES:  # including an image built here from Debian packages (the edge)
+    if name in NATIVE_IMAGES:
         return NATIVE_IMAGES[name]
     if built_here or name.startswith("scaleshop-app"):
         return APP

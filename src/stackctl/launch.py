@@ -89,6 +89,11 @@ def process_env(service: NativeService) -> dict[str, str]:
         "LANG": "C.UTF-8",
         "PYTHONUNBUFFERED": "1",
         "HOSTNAME": service.name,
+        # Where this native stack lives, for a component that drives the runtime itself (the lab's
+        # control API, like a container given the Docker socket); other programs ignore these.
+        "STACK_RUNTIME": "native",
+        "STACK_STATE_DIR": str(settings.state_dir),
+        "STACK_PROJECT_DIR": str(settings.project_dir),
         **service.env,
     }
 

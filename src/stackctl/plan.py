@@ -24,3 +24,8 @@ def load_plan() -> dict[str, NativeService]:
         raise SystemExit(f"no native stack at {settings.state_dir}: run `make up` first")
     data = json.loads(settings.plan_file.read_text())
     return {name: NativeService.from_json(item) for name, item in data.items()}
+
+
+def save_plan(plan: dict[str, NativeService]) -> None:
+    """Write a plan changed at run time (stackctl.scale adds and removes replicas)."""
+    get_settings().plan_file.write_text(json.dumps({name: s.to_json() for name, s in plan.items()}, indent=2))

@@ -24,6 +24,7 @@ from stackctl.settings import StackSettings
 
 PUBLISH_ADDRESS = "127.0.0.1"
 RESTART_POLICIES = {"no", "always", "unless-stopped", "on-failure"}
+DOCKER_SOCKET = "/var/run/docker.sock"
 
 
 @dataclass
@@ -172,7 +173,10 @@ def translate_service(
     address = addresses[name]
     container_dir = settings.state_dir / "containers" / name
     container_tmp = container_dir / "tmp"
-    mounts = [parse_volume(v, container_dir, settings.state_dir) for v in service.get("volumes", [])]
+    # The Docker socket (mounted into the lab's control API by the compose profile "lab") means
+    # nothing natively: the native control API drives supervisord instead.
+    mounts = [parse_volume(v, container_dir, settings.state_dir) for v in service.get("volumes", [])
+              if not v.startswith(DOCKER_SOCKET + ":")]
 
     def rewrite(text: str) -> str:
         return rewrite_paths(rewrite_hosts(text, addresses, address), mounts, container_tmp)

@@ -1,0 +1,1 @@
+"""The control API behind the lab (development only): components, levers, load shapes."""
