@@ -27,7 +27,7 @@ SCENARIOS = {
     "5": lambda bench: scenarios_load.replica_killed_under_load(
         bench, seconds=float(os.environ.get("BENCH_KILL_SECONDS", "30"))),
     "6": lambda bench: scenarios_load.checkout_at_fixed_rate(
-        bench, seconds=float(os.environ.get("BENCH_CHECKOUT_SECONDS", "20"))),
+        bench, seconds=float(os.environ.get("BENCH_CHECKOUT_SECONDS", "60"))),
     "7": scenarios_edge.edge_hit_vs_app_path,
     "8": scenarios_edge.tls_vs_plain,
     "9": scenarios_edge.switch_under_load,
