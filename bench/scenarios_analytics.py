@@ -1,15 +1,15 @@
-"""Scenarios 7-9: the analytics event stream (seed 000: volume, backpressure, lag).
+"""Scenarios 10-12: the analytics event stream (seed 000: volume, backpressure, lag).
 
-7) What emitting events costs a shopper: the full path (nginx -> gateway -> products -> Redis)
+10) What emitting events costs a shopper: the full path (nginx -> gateway -> products -> Redis)
    through a gateway with events on, and through an identical one with EVENTS_ENABLED=false,
    in paired runs (order alternated); overhead = 1 - median(on / off), and the gateway's CPU per
    request in both. Floor: <= 5%.
-8) Ingest: one producer appends events as fast as it can (the chassis EventEmitter, one script
+11) Ingest: one producer appends events as fast as it can (the chassis EventEmitter, one script
    per flush) into a stream of its own on the stack's Redis (database 12, so the shop's figures
    are untouched) while two consumer processes of one group apply them. Figures: events/s from
    the first append to the last entry applied, and the stream's length and memory sampled
    throughout (bounded by MAXLEN ~). Floor: >= 5,000 events/s.
-9) End-to-end lag during `make load`: the stack's own consumers' lag histogram, before and after
+12) End-to-end lag during `make load`: the stack's own consumers' lag histogram, before and after
    a Locust run (steady, LOAD_USERS, LOAD_DURATION); p50/p95 from the difference. Floor: p95 <= 2 s.
 """
 
@@ -36,7 +36,7 @@ AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, li
 
 
 def emitting_overhead(bench: Bench) -> dict:
-    """7) full path with the gateway emitting events vs not emitting (paired runs)."""
+    """10) full path with the gateway emitting events vs not emitting (paired runs)."""
     target = bench.target
     load = bench.zipf_load("/api/products/")
     warm(target.host, list(load.paths))
@@ -123,7 +123,7 @@ async def _ingest(redis_url: str, events: int, maxlen: int, consumers: int) -> d
 
 
 def ingest(bench: Bench) -> dict:
-    """8) one producer, two consumers of one group, as fast as they go; stream bounded by MAXLEN ~."""
+    """11) one producer, two consumers of one group, as fast as they go; stream bounded by MAXLEN ~."""
     redis_url = f"redis://{bench.target.address('redis')}:6379/12"
     events = int(os.environ.get("BENCH_INGEST_EVENTS", "100000"))
     maxlen = int(os.environ.get("BENCH_INGEST_MAXLEN", "20000"))
@@ -163,7 +163,7 @@ def quantile(buckets: dict[float, float], q: float) -> float | None:
 
 
 def lag_under_load(bench: Bench) -> dict:
-    """9) end-to-end lag of the stack's consumers while `make load` runs."""
+    """12) end-to-end lag of the stack's consumers while `make load` runs."""
     users, duration = os.environ.get("LOAD_USERS", "20"), os.environ.get("LOAD_DURATION", "60")
     before = lag_histogram(bench)
     report = bench.workdir / "load"
