@@ -15,6 +15,8 @@ export const CHARTS = {
     queries: [{ expr: 'sum by (replica) (rate(http_requests_total{service="gateway"}[30s]))', legend: (m) => m.replica }] },
   "rate-products": { title: "Requests per second by products replica", unit: "req/s",
     queries: [{ expr: 'sum by (replica) (rate(http_requests_total{service="products"}[30s]))', legend: (m) => m.replica }] },
+  "replicas": { title: "Serving replicas per service (autoscaling)", unit: "replicas",
+    queries: [{ expr: 'count by (job) (up{job=~"gateway|users|products|orders|payments|notifications"} == 1)', legend: (m) => m.job }] },
   "rate-orders": { title: "Requests per second by orders replica", unit: "req/s",
     queries: [{ expr: 'sum by (replica) (rate(http_requests_total{service="orders"}[30s]))', legend: (m) => m.replica }] },
   "p95": { title: "p95 latency by replica", unit: "ms",
