@@ -141,3 +141,20 @@ ifeq ($(STACK_RUNTIME),docker)
 else
 	@$(STACKCTL) start products-seed
 endif
+
+# --- Flags (chassis/flags.py): fault and feature flags, applied by running services without a restart ---
+.PHONY: flag flags
+# Natively the CLI talks to the stack's flag store itself; under Docker it runs inside the worker container.
+ifeq ($(STACK_RUNTIME),docker)
+FLAGCTL := $(COMPOSE) exec -T worker python -m chassis.flagctl
+else
+FLAGCTL = FLAGS_REDIS_URL=redis://$$($(STACKCTL) address $(FLAGS_STORE)):6379/0 PYTHONPATH=src $(PYTHON) -m chassis.flagctl
+endif
+FLAGS_STORE ?= redis
+
+flag: ## set a flag: make flag NAME=latency_ms@products-1 VALUE=300 (VALUE= empty: back to the default)
+	@test -n "$(NAME)" || { echo "usage: make flag NAME=<flag>[@service|@replica] VALUE=<value>"; exit 2; }
+	@$(FLAGCTL) $(if $(VALUE),set "$(NAME)" '$(VALUE)',clear "$(NAME)")
+
+flags: ## every flag: type, default, what is set where (make flag NAME=... VALUE=... to change one)
+	@$(FLAGCTL) list

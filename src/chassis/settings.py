@@ -29,6 +29,8 @@ class ServiceSettings(BaseSettings):
 
     redis_url: str = "redis://localhost:6379/0"
     redis_timeout_seconds: float = 1.0
+    # The flag store (chassis.flag_store): a Redis hash; defaults to REDIS_URL.
+    flags_redis_url: str | None = None
 
     # Calls to other services: short timeouts so a slow dependency cannot pile up requests.
     http_connect_timeout_seconds: float = 1.0
