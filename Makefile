@@ -142,6 +142,50 @@ else
 	@$(STACKCTL) start products-seed
 endif
 
+# --- High availability and disaster recovery (Patroni + etcd for products-db, pgBackRest for every database) ---
+.PHONY: db-status failover failover-drill backup backup-info restore dr-drill
+PATRONICTL := patronictl -c /etc/patroni/patroni.yml
+DRILL := PYTHONPATH=src:. $(PYTHON) -m drills
+ifeq ($(STACK_RUNTIME),docker)
+IN_PATRONI := $(COMPOSE) exec products-db-1
+IN_BACKUP := $(COMPOSE) exec backup
+else
+IN_PATRONI := $(STACKCTL) exec products-db-1 --
+IN_BACKUP := $(STACKCTL) exec backup --
+endif
+
+db-status: ## products-db's Patroni cluster: which node is primary, replication state, lag, timeline
+	@$(IN_PATRONI) $(PATRONICTL) list
+
+failover: ## planned switchover of products-db to its replica (Patroni); the old primary becomes the replica
+	@$(IN_PATRONI) $(PATRONICTL) switchover --force
+	@$(IN_PATRONI) $(PATRONICTL) list
+
+failover-drill: ## measure a failover of products-db under writes and reads: make failover-drill MODE=crash|stop|kill|switchover
+	@$(DRILL).failover --mode $(or $(MODE),crash)
+
+backup: ## take a backup of every database now (TYPE=full|incr, default incr; STANZA=orders for one)
+	@$(IN_BACKUP) python -m backups.cli backup --type $(or $(TYPE),incr) $(STANZA)
+
+backup-info: ## the pgBackRest repository: every database's backups and archived WAL
+	@$(IN_BACKUP) pgbackrest info
+
+restore: ## restore a database from backups + WAL: make restore SERVICE=orders [TARGET_TIME="2026-12-01 06:00:00+00"]
+	@test -n "$(SERVICE)" || { echo "usage: make restore SERVICE=orders [TARGET_TIME=...]"; exit 2; }
+	@test "$(SERVICE)" != products || { echo "products-db is a Patroni cluster: see README 'Disaster recovery'"; exit 2; }
+ifeq ($(STACK_RUNTIME),docker)
+	$(COMPOSE) stop $(SERVICE)-db
+	$(COMPOSE) run --rm --no-deps backup python -m backups.cli restore $(SERVICE) $(if $(TARGET_TIME),--target-time "$(TARGET_TIME)")
+	$(COMPOSE) start $(SERVICE)-db
+else
+	@$(STACKCTL) stop $(SERVICE)-db
+	@$(IN_BACKUP) python -m backups.cli restore $(SERVICE) $(if $(TARGET_TIME),--target-time "$(TARGET_TIME)")
+	@$(STACKCTL) start $(SERVICE)-db
+endif
+
+dr-drill: ## destroy the orders database under a stream of orders, restore it, report RPO and RTO (reports/dr/)
+	@$(DRILL).dr
+
 # --- Flags (chassis/flags.py): fault and feature flags, applied by running services without a restart ---
 .PHONY: flag flags
 # Natively the CLI talks to the stack's flag store itself; under Docker it runs inside the worker container.

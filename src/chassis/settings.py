@@ -21,6 +21,8 @@ class ServiceSettings(BaseSettings):
     log_level: str = "info"
 
     database_url: str | None = None
+    # How a 503 names this service's database ("products-db"); default "<service_name>-db".
+    database_label: str | None = None
     # Connection pooling (seed: "Database Optimization", connection pooling): per process.
     db_pool_size: int = 5
     db_max_overflow: int = 5

@@ -59,6 +59,11 @@ NATIVE_IMAGES: dict[str, NativeImage] = {
     ),
     # No Debian package: natively Grafana is reported absent (tests check its panels' PromQL instead).
     "grafana/grafana": NativeImage(kind="absent"),
+    # Built from infra/ Dockerfiles around Debian packages: natively, the same Debian binaries.
+    "scaleshop-patroni": NativeImage(
+        kind="patroni", default_command=("patroni", "/etc/patroni/patroni.yml"), user="postgres"
+    ),
+    "scaleshop-etcd": NativeImage(kind="etcd", default_command=("etcd",), user="etcd"),
 }
 # The images built from infra/docker/Dockerfile package the same Debian binaries: same stand-ins.
 NATIVE_IMAGES |= {

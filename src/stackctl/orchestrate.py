@@ -97,7 +97,7 @@ def up() -> None:
         while len(ready) < len(plan):
             if time.monotonic() > deadline:
                 waiting = [name for name in plan if name not in ready]
-                raise SystemExit(f"timed out after {UP_TIMEOUT_SECONDS}s waiting for: {', '.join(waiting)}\n"
+                raise SystemExit(f"timed out after {UP_TIMEOUT_SECONDS:.0f}s waiting for: {', '.join(waiting)}\n"
                                  f"see logs in {settings.logs_dir}")
             infos = supervisor.all_info()
             checks = {}

@@ -11,7 +11,7 @@ routes the app really serves, the readiness probe on the compose health check's 
 import importlib
 import re
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
@@ -79,8 +79,15 @@ def normalised(value: str) -> str:
         if "://" not in url:
             return url
         parts = urlsplit(url)
-        host = k8s_host(parts.hostname or "")
         user = f"{parts.username}:***@" if parts.password else ""
+        hosts = parse_qs(parts.query).get("host")
+        if hosts:
+            # libpq multi-host over a Patroni pair (?host=a:5432&host=b:5432&target_session_attrs=...):
+            # in Kubernetes, the CloudNativePG Service of that role, -rw (read-write) or -ro (standby).
+            name, port = hosts[0].rsplit(":", 1)
+            role = "ro" if "target_session_attrs=prefer-standby" in parts.query else "rw"
+            return parts._replace(netloc=f"{user}{counterpart(name)[1]}-{role}:{port}", query="").geturl()
+        host = k8s_host(parts.hostname or "")
         port = f":{parts.port}" if parts.port else ""
         return parts._replace(netloc=f"{user}{host}{port}").geturl()
 
