@@ -9,7 +9,7 @@ STACKCTL := $(PYTHON) -m stackctl
 # The profile "lab" adds the control API with the Docker socket: development only (see docker-compose.yml).
 COMPOSE := docker compose --profile lab
 
-.PHONY: help bootstrap up down ps logs kill stop start clean test test-unit grep-logs footprint
+.PHONY: help bootstrap up down ps logs kill stop start clean test test-lab test-unit grep-logs footprint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -78,6 +78,9 @@ endif
 
 test: bootstrap ## run every test: unit, static checks, then the live stack (its own isolated instance)
 	@.venv/bin/pytest
+
+test-lab: bootstrap ## browser tests of the storefront and the lab + the control API (own isolated stack; screenshots in reports/ui/)
+	@.venv/bin/pytest tests/lab
 
 test-unit: bootstrap ## the fast tests only (no stack)
 	@.venv/bin/pytest tests/unit tests/static

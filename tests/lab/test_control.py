@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from checkout_support import ADMIN, login, new_user, wait_for
+from e2e.checkout_support import ADMIN, login, new_user, wait_for
 
 pytestmark = pytest.mark.stack
 

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from checkout_support import ADMIN, PASSWORD, login, new_product
+from e2e.checkout_support import ADMIN, PASSWORD, login, new_product
 
 pytestmark = pytest.mark.stack
 
