@@ -6,10 +6,14 @@ SHELL := /bin/bash
 STACK_RUNTIME ?= $(shell docker info >/dev/null 2>&1 && echo docker || echo native)
 PYTHON := .venv/bin/python
 STACKCTL := $(PYTHON) -m stackctl
+# The `docker compose` plugin when present, else the standalone `docker-compose` (Debian's 1.29).
+COMPOSE_BIN := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 # The profile "lab" adds the control API with the Docker socket: development only (see docker-compose.yml).
-COMPOSE := docker compose --profile lab
+COMPOSE := $(COMPOSE_BIN) --profile lab
+# Only the plugin can wait for health itself; with 1.29, depends_on conditions gate the start order.
+COMPOSE_WAIT := $(if $(filter docker-compose,$(COMPOSE_BIN)),,--wait)
 
-.PHONY: help bootstrap up down ps logs kill stop start clean test test-lab test-unit grep-logs footprint
+.PHONY: help bootstrap up down ps logs kill stop start clean test test-lab test-unit test-docker images grep-logs footprint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -19,7 +23,8 @@ bootstrap: ## install missing Debian packages and the Python environment
 
 up: bootstrap ## start the whole topology and wait until every component is healthy
 ifeq ($(STACK_RUNTIME),docker)
-	$(COMPOSE) up -d --build --wait
+	@$(PYTHON) scripts/docker-images.py --engine docker
+	$(COMPOSE) up -d $(COMPOSE_WAIT)
 else
 	@$(STACKCTL) up
 endif
@@ -47,7 +52,9 @@ endif
 
 kill: ## SIGKILL one component (it is restarted, like restart: unless-stopped): make kill NAME=orders-2
 ifeq ($(STACK_RUNTIME),docker)
-	docker kill $$($(COMPOSE) ps -q $(NAME))
+	@# A crash, not `docker kill` (an operator's stop, never restarted): every process but tini (PID 1)
+	@# gets SIGKILL, the container ends with the server's status and its restart policy brings it back.
+	$(COMPOSE) exec -T $(NAME) sh -c 'kill -9 -1'
 else
 	@$(STACKCTL) kill $(NAME)
 endif
@@ -84,6 +91,12 @@ test-lab: bootstrap ## browser tests of the storefront and the lab + the control
 
 test-unit: bootstrap ## the fast tests only (no stack)
 	@.venv/bin/pytest tests/unit tests/static
+
+images: bootstrap ## build every image of docker-compose.yml from this repository (sizes: reports/docker/)
+	@$(PYTHON) scripts/docker-images.py --engine $(or $(CONTAINER_ENGINE),docker) --report reports/docker/images.md
+
+test-docker: bootstrap ## prove the Docker path: build every image, compose up under an engine (podman if no Docker), e2e through nginx
+	@bash scripts/test-docker.sh
 
 footprint: ## memory (PSS) of every component of the native stack, and the total
 	@$(STACKCTL) footprint
@@ -131,3 +144,64 @@ ifeq ($(STACK_RUNTIME),docker)
 else
 	@$(STACKCTL) start products-seed
 endif
+
+# --- High availability and disaster recovery (Patroni + etcd for products-db, pgBackRest for every database) ---
+.PHONY: db-status failover failover-drill backup backup-info restore dr-drill
+PATRONICTL := patronictl -c /etc/patroni/patroni.yml
+DRILL := PYTHONPATH=src:. $(PYTHON) -m drills
+ifeq ($(STACK_RUNTIME),docker)
+IN_PATRONI := $(COMPOSE) exec products-db-1
+IN_BACKUP := $(COMPOSE) exec backup
+else
+IN_PATRONI := $(STACKCTL) exec products-db-1 --
+IN_BACKUP := $(STACKCTL) exec backup --
+endif
+
+db-status: ## products-db's Patroni cluster: which node is primary, replication state, lag, timeline
+	@$(IN_PATRONI) $(PATRONICTL) list
+
+failover: ## planned switchover of products-db to its replica (Patroni); the old primary becomes the replica
+	@$(IN_PATRONI) $(PATRONICTL) switchover --force
+	@$(IN_PATRONI) $(PATRONICTL) list
+
+failover-drill: ## measure a failover of products-db under writes and reads: make failover-drill MODE=crash|stop|kill|switchover
+	@$(DRILL).failover --mode $(or $(MODE),crash)
+
+backup: ## take a backup of every database now (TYPE=full|incr, default incr; STANZA=orders for one)
+	@$(IN_BACKUP) python -m backups.cli backup --type $(or $(TYPE),incr) $(STANZA)
+
+backup-info: ## the pgBackRest repository: every database's backups and archived WAL
+	@$(IN_BACKUP) pgbackrest info
+
+restore: ## restore a database from backups + WAL: make restore SERVICE=orders [TARGET_TIME="2026-12-01 06:00:00+00"]
+	@test -n "$(SERVICE)" || { echo "usage: make restore SERVICE=orders [TARGET_TIME=...]"; exit 2; }
+	@test "$(SERVICE)" != products || { echo "products-db is a Patroni cluster: see README 'Disaster recovery'"; exit 2; }
+ifeq ($(STACK_RUNTIME),docker)
+	$(COMPOSE) stop $(SERVICE)-db
+	$(COMPOSE) run --rm --no-deps backup python -m backups.cli restore $(SERVICE) $(if $(TARGET_TIME),--target-time "$(TARGET_TIME)")
+	$(COMPOSE) start $(SERVICE)-db
+else
+	@$(STACKCTL) stop $(SERVICE)-db
+	@$(IN_BACKUP) python -m backups.cli restore $(SERVICE) $(if $(TARGET_TIME),--target-time "$(TARGET_TIME)")
+	@$(STACKCTL) start $(SERVICE)-db
+endif
+
+dr-drill: ## destroy the orders database under a stream of orders, restore it, report RPO and RTO (reports/dr/)
+	@$(DRILL).dr
+
+# --- Flags (chassis/flags.py): fault and feature flags, applied by running services without a restart ---
+.PHONY: flag flags
+# Natively the CLI talks to the stack's flag store itself; under Docker it runs inside the worker container.
+ifeq ($(STACK_RUNTIME),docker)
+FLAGCTL := $(COMPOSE) exec -T worker python -m chassis.flagctl
+else
+FLAGCTL = FLAGS_REDIS_URL=redis://$$($(STACKCTL) address $(FLAGS_STORE)):6379/0 PYTHONPATH=src $(PYTHON) -m chassis.flagctl
+endif
+FLAGS_STORE ?= redis
+
+flag: ## set a flag: make flag NAME=latency_ms@products-1 VALUE=300 (VALUE= empty: back to the default)
+	@test -n "$(NAME)" || { echo "usage: make flag NAME=<flag>[@service|@replica] VALUE=<value>"; exit 2; }
+	@$(FLAGCTL) $(if $(VALUE),set "$(NAME)" '$(VALUE)',clear "$(NAME)")
+
+flags: ## every flag: type, default, what is set where (make flag NAME=... VALUE=... to change one)
+	@$(FLAGCTL) list

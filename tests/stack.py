@@ -52,6 +52,18 @@ class TestStack:
     def prometheus(self) -> str:
         return self.url("prometheus", 9090)
 
+    def patroni_cluster(self) -> dict:
+        """Patroni's view of products-db (members, roles, timelines), from whichever node answers."""
+        for node in ("products-db-1", "products-db-2"):
+            try:
+                return httpx.get(self.url(node, 8008) + "/cluster", timeout=5).json()
+            except httpx.HTTPError:
+                continue
+        raise AssertionError("no Patroni node of products-db answers")
+
+    def patroni_replica(self) -> str:
+        return next(m["name"] for m in self.patroni_cluster()["members"] if m["role"] != "leader")
+
     def log(self, name: str) -> str:
         return (self.state_dir / "logs" / f"{name}.log").read_text(errors="replace")
 

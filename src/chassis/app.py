@@ -16,6 +16,8 @@ from chassis import health
 from chassis.cache import create_redis
 from chassis.db import Database, create_engine
 from chassis.errors import install_error_handlers
+from chassis.faults import FaultMiddleware
+from chassis.flags import flags_for
 from chassis.logs import configure_logging
 from chassis.metrics import metrics_endpoint
 from chassis.middleware import RequestContextMiddleware
@@ -54,6 +56,9 @@ def create_service_app(
 
     app = FastAPI(title=title, description=description, lifespan=lifespan,
                   docs_url="/docs", openapi_url="/openapi.json")
+    if settings.environment == "development":
+        # Fault flags (chassis.faults): inside the request context, so injected latency and errors show in RED.
+        app.add_middleware(FaultMiddleware, flags=flags_for(settings))
     app.add_middleware(RequestContextMiddleware, service=settings.service_name, replica=settings.replica_name)
     install_error_handlers(app)
     app.include_router(health.router)

@@ -15,6 +15,8 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool, QueuePool
 
+from chassis.faults import install_db_latency
+from chassis.flags import flags_for
 from chassis.metrics_db import DB_POOL, DB_QUERY_DURATION
 from chassis.settings import ServiceSettings
 
@@ -42,6 +44,9 @@ def create_engine(url: str, settings: ServiceSettings, *, pooled: bool = True, r
             connect_args=connect_args,
         )
     instrument(engine, settings, role=role or role_of(url, settings))
+    if pooled and settings.environment == "development":
+        # Fault flag db_latency_ms (chassis.faults): web replicas only, never migrations or seeds.
+        install_db_latency(engine, flags_for(settings))
     return engine
 
 

@@ -11,11 +11,16 @@ wrong place to read from, and each sends the read to the primary instead:
     replica `pg_last_wal_replay_lsn()`), not in seconds: the replay timestamp keeps
     ageing while the primary is idle, bytes do not.
 
+And the other way round: a read sent to the primary that finds it unreachable (a failover
+in progress: no host is read-write for a moment) is served by the replica after all, even
+if the last check judged it down or behind: a slightly stale answer beats a 503
+(reason `fallback_primary_down`). So reads keep working while writes wait for the new primary.
+
 A background task checks every `check_seconds` and caches the verdict, so a request never
 pays for the check. Every read is counted in `db_reads_total{target, reason}`
-(reason: replica | fallback_down | fallback_lag | primary), the response says which in
-`X-DB-Read` (e.g. `primary (fallback_down)`), and the last measured lag is exported as
-`db_replica_lag_bytes`.
+(reason: replica | fallback_down | fallback_lag | fallback_primary_down | primary), the
+response says which in `X-DB-Read` (e.g. `primary (fallback_down)`), and the last measured
+lag is exported as `db_replica_lag_bytes`.
 """
 
 import asyncio
@@ -41,6 +46,7 @@ Work = Callable[[AsyncSession], Awaitable[T]]
 REPLICA = "replica"
 FALLBACK_DOWN = "fallback_down"
 FALLBACK_LAG = "fallback_lag"
+FALLBACK_PRIMARY_DOWN = "fallback_primary_down"
 PRIMARY = "primary"
 
 # WAL positions as byte offsets (an LSN minus '0/0'), so the lag is a plain subtraction.
@@ -87,8 +93,22 @@ class ReadRouter:
                     raise
                 log.warning("replica unreachable, reading from the primary", error=type(error).__name__)
                 self.verdict = reason = FALLBACK_DOWN
-        async with self.primary.sessions() as session:
-            result = await work(session)
+                return await self._read_primary(work, reason, replica_tried=True)
+        return await self._read_primary(work, reason, replica_tried=False)
+
+    async def _read_primary(self, work: Work[T], reason: str, *, replica_tried: bool) -> T:
+        try:
+            async with self.primary.sessions() as session:
+                result = await work(session)
+        except Exception as error:
+            if replica_tried or self.replica is None or not is_unreachable(error):
+                raise
+            log.warning("primary unreachable, reading from the replica", error=type(error).__name__)
+            async with self.replica.sessions() as session:
+                result = await work(session)
+            DB_READS.labels(self.service, REPLICA, FALLBACK_PRIMARY_DOWN).inc()
+            note_response_header("x-db-read", f"{REPLICA} ({FALLBACK_PRIMARY_DOWN})")
+            return result
         DB_READS.labels(self.service, PRIMARY, reason).inc()
         note_response_header("x-db-read", PRIMARY if reason == PRIMARY else f"{PRIMARY} ({reason})")
         return result

@@ -13,7 +13,9 @@
   reachable, or every replica tried answered 502/503/504) the circuit opens and calls
   fail fast with a 503 naming the service, instead of queueing on a dead dependency;
   after `breaker_ttl_seconds` one call is let through (half-open) and its outcome
-  closes or reopens the circuit;
+  closes or reopens the circuit. A 503 carrying X-Failed-Dependency (chassis/errors.py)
+  is passed through as is: the replica answered, a database or service behind it did not,
+  so it is neither ejected nor retried elsewhere nor counted against the breaker;
 - X-Request-ID propagated from the current request's log context.
 
 Why aiohttp and not httpx (the convention elsewhere: tests, tools, health checks): every
@@ -36,7 +38,7 @@ from purgatory.domain.model import OpenedState
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from chassis.balancer import Replica, ReplicaPool
-from chassis.errors import DependencyUnavailable
+from chassis.errors import FAILED_DEPENDENCY_HEADER, DependencyUnavailable
 from chassis.metrics_upstream import CIRCUIT_BREAKER_STATE, UPSTREAM_ERRORS, UPSTREAM_REQUESTS, UPSTREAM_RETRIES
 
 IDEMPOTENT_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
@@ -114,7 +116,7 @@ class ServiceClient:
         try:
             async with await self.breakers.get_breaker(self.pool.service):
                 response = await self._request_with_failover(method.upper(), path, kwargs)
-                if response.status_code in UNAVAILABLE_STATUSES:
+                if response.status_code in UNAVAILABLE_STATUSES and FAILED_DEPENDENCY_HEADER not in response.headers:
                     raise UnavailableResponse(response)  # counted as a failure by the breaker
                 return response
         except OpenedState as error:
@@ -189,6 +191,8 @@ class ServiceClient:
         upstream = response.headers.get("x-served-by", host)
         UPSTREAM_REQUESTS.labels(self.caller, self.pool.service, upstream, str(response.status_code)).inc()
         if response.status_code in UNAVAILABLE_STATUSES:
+            if FAILED_DEPENDENCY_HEADER in response.headers:
+                return response  # a live replica whose dependency failed: not its fault (chassis/errors.py)
             self.pool.eject(replica)
             raise UnavailableResponse(response)
         return response

@@ -21,6 +21,8 @@ class ServiceSettings(BaseSettings):
     log_level: str = "info"
 
     database_url: str | None = None
+    # How a 503 names this service's database ("products-db"); default "<service_name>-db".
+    database_label: str | None = None
     # Connection pooling (seed: "Database Optimization", connection pooling): per process.
     db_pool_size: int = 5
     db_max_overflow: int = 5
@@ -29,6 +31,8 @@ class ServiceSettings(BaseSettings):
 
     redis_url: str = "redis://localhost:6379/0"
     redis_timeout_seconds: float = 1.0
+    # The flag store (chassis.flag_store): a Redis hash; defaults to REDIS_URL.
+    flags_redis_url: str | None = None
 
     # Calls to other services: short timeouts so a slow dependency cannot pile up requests.
     http_connect_timeout_seconds: float = 1.0

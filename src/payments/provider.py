@@ -6,6 +6,11 @@ declines). Deterministic declines, like a real provider's test cards, let a test
 the failure path on any stack: an amount whose cents are PAYMENT_DECLINE_CENTS ("13",
 e.g. 20.13) or above PAYMENT_DECLINE_ABOVE (when set) is always declined.
 
+Fault flags (chassis.flags, `make flag NAME=payment_failure_rate VALUE=1`) turn the provider
+slow (`payment_latency_ms`), failing (`payment_failure_rate`: the call raises, the charge
+task retries, the saga recovery settles the order) or declining (`payment_decline_rate`)
+at run time, without a restart.
+
 Calls carry an idempotency key (the order id), as real provider APIs accept, so a
 retried call could never capture money twice on the provider's side either.
 """
@@ -16,7 +21,12 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
+from chassis.flags import flags_for
 from payments.settings import PaymentsSettings
+
+
+class ProviderUnavailable(ConnectionError):
+    """The provider did not answer: nothing was captured, the caller may retry."""
 
 
 @dataclass(frozen=True)
@@ -29,12 +39,19 @@ class ProviderAnswer:
 async def authorize(*, amount: Decimal, idempotency_key: str, settings: PaymentsSettings) -> ProviderAnswer:
     """Ask the provider to capture `amount`; approved, or declined with a reason."""
     await asyncio.sleep(settings.payment_latency_ms / 1000)
+    decline_rate = settings.payment_decline_rate
+    flags = flags_for(settings)
+    if flags.any_set:
+        await asyncio.sleep(flags.value("payment_latency_ms") / 1000)
+        if random.random() < flags.value("payment_failure_rate"):
+            raise ProviderUnavailable("payment provider unavailable (fault flag payment_failure_rate)")
+        decline_rate = max(decline_rate, flags.value("payment_decline_rate"))
     provider_ref = f"sim_{uuid.uuid5(uuid.NAMESPACE_URL, idempotency_key).hex[:24]}"
     test_cents = settings.payment_decline_cents
     if f"{amount:.2f}".endswith("." + test_cents):
         return ProviderAnswer(False, provider_ref, f"card declined (test amount ending in .{test_cents})")
     if settings.payment_decline_above and amount > settings.payment_decline_above:
         return ProviderAnswer(False, provider_ref, f"amount above the limit of {settings.payment_decline_above}")
-    if random.random() < settings.payment_decline_rate:
+    if random.random() < decline_rate:
         return ProviderAnswer(False, provider_ref, "card declined")
     return ProviderAnswer(True, provider_ref)

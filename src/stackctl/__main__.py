@@ -1,11 +1,11 @@
-"""stackctl command line: `python -m stackctl up|down|ps|logs|kill|stop|start|clean|wait|address|footprint`."""
+"""stackctl command line: `python -m stackctl up|down|ps|logs|kill|stop|start|clean|wait|address|footprint|exec`."""
 
 import argparse
 import os
 import shutil
 import time
 
-from stackctl import footprint, orchestrate
+from stackctl import footprint, orchestrate, signals
 from stackctl.plan import load_plan
 from stackctl.settings import get_settings
 from stackctl.supervisor import Supervisor
@@ -25,6 +25,9 @@ def main() -> None:
         commands.add_parser(command)
     for command in ("logs", "kill", "stop", "start", "wait", "address"):
         commands.add_parser(command).add_argument("name")
+    run = commands.add_parser("exec", help="run a command in a container's environment: exec NAME -- CMD...")
+    run.add_argument("name")
+    run.add_argument("argv", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     settings = get_settings()
 
@@ -44,8 +47,10 @@ def main() -> None:
     elif args.command == "logs":
         os.execvp("tail", ["tail", "-n", "100", "-F", str(settings.logs_dir / f"{known(args.name)}.log")])
     elif args.command == "kill":
-        Supervisor(settings).kill(known(args.name))
-        print(f"SIGKILL sent to {args.name}; supervisord restarts it (restart: unless-stopped)")
+        print(signals.kill(load_plan()[known(args.name)]))
+    elif args.command == "exec":
+        argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+        raise SystemExit(signals.exec_in(load_plan()[known(args.name)], argv))
     elif args.command == "stop":
         Supervisor(settings).stop(known(args.name))
         print(f"{args.name} stopped; `make start NAME={args.name}` brings it back")

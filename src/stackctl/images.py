@@ -59,6 +59,21 @@ NATIVE_IMAGES: dict[str, NativeImage] = {
     ),
     # No Debian package: natively Grafana is reported absent (tests check its panels' PromQL instead).
     "grafana/grafana": NativeImage(kind="absent"),
+    # Built from infra/ Dockerfiles around Debian packages: natively, the same Debian binaries.
+    "scaleshop-patroni": NativeImage(
+        kind="patroni", default_command=("patroni", "/etc/patroni/patroni.yml"), user="postgres"
+    ),
+    "scaleshop-etcd": NativeImage(kind="etcd", default_command=("etcd",), user="etcd"),
+}
+# The images built from infra/docker/Dockerfile package the same Debian binaries: same stand-ins.
+NATIVE_IMAGES |= {
+    "scaleshop-postgres": NATIVE_IMAGES["postgres"],
+    "scaleshop-redis": NATIVE_IMAGES["redis"],
+    "scaleshop-nginx": NATIVE_IMAGES["nginx"],
+    "scaleshop-prometheus": NATIVE_IMAGES["prom/prometheus"],
+    "scaleshop-postgres-exporter": NATIVE_IMAGES["quay.io/prometheuscommunity/postgres-exporter"],
+    "scaleshop-redis-exporter": NATIVE_IMAGES["oliver006/redis_exporter"],
+    "scaleshop-nginx-exporter": NATIVE_IMAGES["nginx/nginx-prometheus-exporter"],
 }
 
 # Images built from this repository's Dockerfile run from the project's virtualenv.
@@ -66,12 +81,13 @@ APP = NativeImage(kind="app")
 
 
 def native_image_for(image: str | None, built_here: bool) -> NativeImage:
-    """The native stand-in of a compose service's image, or SystemExit naming the unknown image."""
-    if built_here:
-        return APP
+    """The native stand-in of a compose service's image, or SystemExit naming the unknown image.
+
+    Infrastructure images are built here too (infra/docker/Dockerfile), so the image's name, not
+    its `build:`, says what it is; a built image with no entry above is a Python component."""
     name = (image or "").rsplit(":", 1)[0] if ":" in (image or "").split("/")[-1] else (image or "")
-    if name not in NATIVE_IMAGES:
-        if name.startswith("scaleshop-app"):
-            return APP
-        raise SystemExit(f"no native stand-in for image {image!r}: add it to stackctl/images.py")
-    return NATIVE_IMAGES[name]
+    if name in NATIVE_IMAGES:
+        return NATIVE_IMAGES[name]
+    if built_here or name.startswith("scaleshop-app"):
+        return APP
+    raise SystemExit(f"no native stand-in for image {image!r}: add it to stackctl/images.py")

@@ -191,7 +191,8 @@ def translate_service(
     command = command_of(service, image)  # empty for an absent image
     argv = [rewrite_paths(arg, mounts, container_tmp) if index == 0 else rewrite(arg)
             for index, arg in enumerate(command)]
-    argv += [arg.format(address=address, tmp=container_tmp) for arg in image.listen_args if not service.get("entrypoint")]
+    if not service.get("entrypoint"):
+        argv += native_listen_args(image, argv, address, container_tmp)
 
     health = service.get("healthcheck") or {}
     restart = service.get("restart", "no")
@@ -230,6 +231,18 @@ def command_of(service: dict, image: NativeImage) -> list[str]:
     if command and image.default_command and not command[0].startswith("-"):
         return list(command)
     return [*image.default_command, *(command or [])]
+
+
+def native_listen_args(image: NativeImage, argv: list[str], address: str, tmp: Path) -> list[str]:
+    """The image's native listen arguments, minus a `-c name=...` setting the command makes itself
+    (a compose command that puts the Postgres socket on a shared volume keeps it there)."""
+    args = [arg.format(address=address, tmp=tmp) for arg in image.listen_args]
+    own = {value.split("=", 1)[0] for flag, value in zip(argv, argv[1:]) if flag == "-c"}
+    kept = []
+    for flag, value in zip(args[0::2], args[1::2]):  # listen_args are (flag, value) pairs
+        if not (flag == "-c" and value.split("=", 1)[0] in own):
+            kept += [flag, value]
+    return kept
 
 
 def healthcheck_argv(test, rewrite) -> list[str] | None:

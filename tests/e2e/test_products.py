@@ -342,7 +342,8 @@ def test_reads_survive_the_loss_of_the_read_replica(stack, shop, replicas):
     assert counter(replicas[0], "db_reads_total", target="replica", reason="replica") > reads_on_replica
 
     fallbacks = counter(replicas[0], "db_reads_total", target="primary", reason="fallback_down")
-    stack.ctl("stop", "products-db-replica")
+    standby = stack.patroni_replica()  # products-db is a Patroni pair: stop whichever node is the replica now
+    stack.ctl("stop", standby)
     try:
         for client in replicas:
             for params in ({"limit": 5}, {"category": "toys"}):
@@ -354,7 +355,7 @@ def test_reads_survive_the_loss_of_the_read_replica(stack, shop, replicas):
         assert uncached.status_code == 200 and uncached.headers["X-Cache"] == "MISS"
         assert counter(replicas[0], "db_reads_total", target="primary", reason="fallback_down") > fallbacks
     finally:
-        stack.ctl("start", "products-db-replica")
+        stack.ctl("start", standby)
 
     # Back in the pool by the next lag check, not by a failing request.
     def reads_from_replica_again() -> bool:

@@ -16,10 +16,11 @@ WHO_AM_I = text("SELECT pg_is_in_recovery()")
 
 @pytest.fixture
 async def databases(stack):
+    """The products service's own URLs: both Patroni nodes, read-write for the primary, prefer-standby for reads."""
     settings = ServiceSettings(service_name="replica-test")
-    url = "postgresql+asyncpg://products:dev-only-products@{}:5432/products"
-    primary = Database(create_engine(url.format(stack.address("products-db")), settings))
-    replica = Database(create_engine(url.format(stack.address("products-db-replica")), settings))
+    env = stack.plan()["products-1"]["env"]
+    primary = Database(create_engine(env["DATABASE_URL"], settings))
+    replica = Database(create_engine(env["DATABASE_REPLICA_URL"], settings))
     yield primary, replica
     await primary.dispose()
     await replica.dispose()

@@ -11,7 +11,7 @@ routes the app really serves, the readiness probe on the compose health check's 
 import importlib
 import re
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
@@ -23,9 +23,11 @@ from stackctl.compose import load_compose
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = load_compose(ROOT / "docker-compose.yml")["services"]
 COUNTERPARTS = yaml.safe_load((ROOT / "k8s" / "compose-counterparts.yaml").read_text())
-# App services deployed to a cluster (a development-only one, like the lab's control API, is `none`).
+# App services deployed to a cluster: built from the root Dockerfile (infra images are built too,
+# from infra/docker/); a development-only one, like the lab's control API, is `none`.
 APP_SERVICES = {name: spec for name, spec in COMPOSE.items()
-                if "build" in spec and COUNTERPARTS.get(name) not in (None, "none")}
+                if "build" in spec and spec["build"].get("dockerfile", "Dockerfile") == "Dockerfile"
+                and COUNTERPARTS.get(name) not in (None, "none")}
 WORKLOADS = ("Deployment", "Job")
 # Values that differ by design: a pod's name is its replica name.
 FROM_POD = {"REPLICA_NAME": "metadata.name"}
@@ -77,8 +79,15 @@ def normalised(value: str) -> str:
         if "://" not in url:
             return url
         parts = urlsplit(url)
-        host = k8s_host(parts.hostname or "")
         user = f"{parts.username}:***@" if parts.password else ""
+        hosts = parse_qs(parts.query).get("host")
+        if hosts:
+            # libpq multi-host over a Patroni pair (?host=a:5432&host=b:5432&target_session_attrs=...):
+            # in Kubernetes, the CloudNativePG Service of that role, -rw (read-write) or -ro (standby).
+            name, port = hosts[0].rsplit(":", 1)
+            role = "ro" if "target_session_attrs=prefer-standby" in parts.query else "rw"
+            return parts._replace(netloc=f"{user}{counterpart(name)[1]}-{role}:{port}", query="").geturl()
+        host = k8s_host(parts.hostname or "")
         port = f":{parts.port}" if parts.port else ""
         return parts._replace(netloc=f"{user}{host}{port}").geturl()
 

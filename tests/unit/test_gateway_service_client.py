@@ -14,7 +14,7 @@ from aiohttp import web
 from prometheus_client import REGISTRY
 
 from chassis.balancer import ReplicaPool, parse_upstreams
-from chassis.errors import DependencyUnavailable
+from chassis.errors import FAILED_DEPENDENCY_HEADER, DependencyUnavailable
 from chassis.service_client import ServiceClient
 
 TIMEOUT = 0.5
@@ -51,8 +51,10 @@ class FakeReplicas:
             if rule == "hang":
                 await asyncio.sleep(TIMEOUT * 4)
                 rule = 200
-            return web.json_response({"replica": name}, status=rule,
-                                     headers={"x-served-by": name.replace("svc", "replica")})
+            headers = {"x-served-by": name.replace("svc", "replica")}
+            if rule == "db-down":  # the replica is up; the database behind it is not (chassis/errors.py)
+                rule, headers[FAILED_DEPENDENCY_HEADER] = 503, "svc-db"
+            return web.json_response({"replica": name}, status=rule, headers=headers)
 
         return answer
 
@@ -229,4 +231,18 @@ async def test_503_answers_count_against_the_breaker_but_500s_and_404s_do_not(re
         assert (await client.request("POST", "/bugs/x")).status_code == 503
     with pytest.raises(DependencyUnavailable, match="circuit breaker open"):
         await client.request("POST", "/bugs/x")
+    await client.aclose()
+
+
+async def test_a_503_naming_a_failed_database_is_passed_through_without_ejecting_or_opening_the_circuit(replicas_with):
+    """Writes failing during a database failover must not take the service's reads down with them."""
+    replicas = await replicas_with(**{"svc-1": "db-down", "svc-2": "db-down"})
+    client = client_for(replicas, "dbdown", breaker_threshold=2)
+    for _ in range(6):
+        answer = await client.request("POST", "/dbdown/x")
+        assert answer.status_code == 503 and answer.headers[FAILED_DEPENDENCY_HEADER] == "svc-db"
+    assert [name for name, _ in replicas.calls] == ["svc-1", "svc-2"] * 3  # both stay in the pool, no retries
+    replicas.rules.update({"svc-1": 200, "svc-2": 200})
+    assert (await client.request("GET", "/dbdown/x")).status_code == 200  # the circuit never opened
+    assert sample("circuit_breaker_state", caller="test", service="dbdown") == 0
     await client.aclose()

@@ -103,7 +103,12 @@ def test_translated_services_use_the_addresses_of_their_dependencies(compose, se
     assert env["REDIS_URL"] == f"redis://{redis}:6379/0"
     assert env["REPLICA_NAME"] == "users-1"
     assert "--bind" in native["users-1"].argv and f"{native['users-1'].address}:8000" in native["users-1"].argv
-    assert native["products-db-replica"].env["PRIMARY_HOST"] == native["products-db"].address
+    node_1, node_2 = native["products-db-1"].address, native["products-db-2"].address
+    products = native["products-1"].env
+    assert f"?host={node_1}:5432&host={node_2}:5432&target_session_attrs=read-write" in products["DATABASE_URL"]
+    assert f"?host={node_2}:5432&host={node_1}:5432&target_session_attrs=prefer-standby" in products["DATABASE_REPLICA_URL"]
+    assert native["products-db-1"].env["PATRONI_RESTAPI_CONNECT_ADDRESS"] == f"{node_1}:8008"
+    assert native["products-db-1"].env["PATRONI_ETCD3_HOSTS"] == f"{native['etcd'].address}:2379"
     nginx_conf = next(m for m in native["nginx"].mounts if m.target == "/etc/nginx/nginx.conf")
     assert f"server {native['gateway-1'].address}:8000" in nginx_conf.content
     assert f"listen {native['nginx'].address}:8080;" in nginx_conf.content
@@ -118,6 +123,27 @@ def test_images_map_to_native_binaries_bound_to_their_address(compose, settings)
     assert postgres.user == "postgres" and postgres.stop_signal == "INT"
     assert native["prometheus"].argv[0] == "prometheus"
     assert native["grafana"].absent
+
+
+def test_a_command_that_sets_the_socket_directory_keeps_it(compose, settings):
+    """The databases put their socket on the data volume (for pgBackRest in the backup container):
+    natively only listen_addresses is added, the command's unix_socket_directories stays."""
+    postgres = translate(compose, settings)["orders-db"]
+    pgdata = next(m.native_path for m in postgres.mounts if m.target == "/var/lib/postgresql/data")
+    sockets = [arg for arg in postgres.argv if arg.startswith("unix_socket_directories=")]
+    assert sockets == [f"unix_socket_directories={pgdata}"]
+    assert f"listen_addresses={postgres.address}" in postgres.argv
+
+
+def test_infra_images_built_from_a_dockerfile_run_their_debian_binary(compose, settings):
+    native = translate(compose, settings)
+    node = native["products-db-1"]
+    assert node.kind == "patroni" and node.user == "postgres" and node.argv[0] == "patroni"
+    config = next(m for m in node.mounts if m.target == "/etc/patroni/patroni.yml")
+    assert node.argv[1] == str(config.native_path)
+    assert f"listen: {node.address}:8008" in config.content
+    assert native["etcd"].kind == "etcd" and native["etcd"].argv[0] == "etcd"
+    assert native["backup"].kind == "app"  # the backup scheduler is Python from this repository
 
 
 def test_health_checks_run_natively_against_the_service_address(compose, settings):

@@ -1,0 +1,123 @@
+"""The Docker path, black box: the compose topology under a real container engine, seen through
+nginx (the one published port) and the Docker API.
+
+Every service runs an image built from this repository and is healthy by its own check; each
+service answers through nginx on both replicas; Prometheus scrapes every target, exporters
+included; a checkout settles; a crashed service container under load fails no request and its
+restart policy brings it back.
+"""
+
+import asyncio
+import json
+import time
+
+import httpx
+import pytest
+from checkout_support import new_product, new_user, place, wait_for_notification, wait_for_status
+
+SERVICES = ("users", "products", "orders", "payments", "notifications")
+
+
+def test_every_service_runs_an_image_built_here_and_is_healthy(docker_stack):
+    containers = docker_stack.engine.containers()
+    assert set(containers) == set(docker_stack.services)
+    for name, container in containers.items():
+        image = container["Config"]["Image"]
+        assert image.split("/")[-1].startswith("scaleshop-"), f"{name} runs {image}, not an image built here"
+        assert docker_stack.services[name].get("build"), f"{name} has no build section"
+    assert docker_stack.unsettled() == {}
+
+
+def test_each_service_answers_through_nginx_on_both_replicas(docker_stack):
+    with docker_stack.client() as client:
+        for service in (*SERVICES,):
+            replicas = set()
+            for _ in range(8):
+                response = client.get(f"/api/{service}/whoami")
+                assert response.status_code == 200, response.text
+                assert response.json()["service"] == service
+                replicas.add(response.json()["replica"])
+            assert replicas == {f"{service}-1", f"{service}-2"}, f"{service}: reached {replicas}"
+
+
+def test_prometheus_scrapes_every_target_exporters_included(docker_stack):
+    """Asked inside the Prometheus container with its own wget (nothing else is published)."""
+    deadline = time.monotonic() + 90
+    while True:
+        code, output = docker_stack.engine.exec("prometheus", "wget", "-q", "-O", "-",
+                                                "http://localhost:9090/api/v1/targets")
+        assert code == 0, output
+        targets = json.loads(output)["data"]["activeTargets"]
+        down = {t["labels"].get("replica") or t["labels"]["job"]: t["lastError"] for t in targets if t["health"] != "up"}
+        if not down or time.monotonic() > deadline:
+            break
+        time.sleep(3)
+    assert targets and down == {}, down
+    jobs = {t["labels"]["job"] for t in targets}
+    assert {"redis", "nginx"} <= {job.split("-")[0] for job in jobs}, jobs
+
+
+def test_a_checkout_settles_confirmed_with_a_notification(docker_stack):
+    with docker_stack.client() as client:
+        user = new_user(client)
+        product = new_product(client, price="9.90", stock=3)
+        started = time.monotonic()
+        response = place(client, user, [(product["id"], 1)])
+        assert response.status_code == 201, response.text
+        order = wait_for_status(client, user, response.json()["id"], "CONFIRMED", "FAILED")
+        assert order["status"] == "CONFIRMED", order
+        wait_for_notification(client, user, order["id"], "order_confirmed")
+        docker_stack.record(f"- a checkout settled CONFIRMED and notified in {time.monotonic() - started:.1f} s")
+
+
+async def get_concurrently(base_url: str, path: str, total: int, concurrency: int, during) -> list[str]:
+    """Send `total` GETs, `concurrency` in flight, while `during()` runs; return the failures."""
+    failures: list[str] = []
+    remaining = iter(range(total))
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        for _ in remaining:
+            try:
+                response = await client.get(path)
+                if response.status_code != 200:
+                    failures.append(f"{response.status_code} {response.text[:200]}")
+            except httpx.HTTPError as error:
+                failures.append(repr(error))
+            await asyncio.sleep(0.01)
+
+    async with httpx.AsyncClient(base_url=base_url, timeout=15) as client:
+        workers = [asyncio.create_task(worker(client)) for _ in range(concurrency)]
+        await asyncio.sleep(0.5)  # load is flowing before the crash
+        await asyncio.to_thread(during)
+        await asyncio.gather(*workers)
+    return failures
+
+
+@pytest.mark.parametrize(("victim", "path"), [("orders-2", "/api/orders/whoami"),
+                                              ("gateway-1", "/api/products/whoami")])
+def test_a_crashed_service_container_under_load_fails_no_request_and_comes_back(docker_stack, victim, path):
+    engine = docker_stack.engine
+    restarts_before = engine.containers()[victim]["RestartCount"]
+    crashed = {}
+
+    def crash() -> None:
+        # SIGKILL every process but PID 1 (tini): the server dies, tini exits with its status and the
+        # container ends as a crash would, so `restart: unless-stopped` applies (a `docker kill`
+        # or `docker stop` counts as an operator's stop and is not restarted).
+        code, output = engine.exec(victim, "sh", "-c", "kill -9 -1")
+        crashed["at"] = time.monotonic()
+        crashed["exec"] = (code, output)
+
+    failures = asyncio.run(get_concurrently(docker_stack.url, path, total=400, concurrency=20, during=crash))
+    assert failures == [], f"{len(failures)} failed requests while {victim} crashed: {failures[:5]}"
+
+    deadline = crashed["at"] + 120
+    while True:
+        container = engine.containers()[victim]
+        if container["RestartCount"] > restarts_before and container["State"].get("Health", {}).get("Status") == "healthy":
+            break
+        assert time.monotonic() < deadline, f"{victim} not back: restarts {container['RestartCount']}, {container['State']}"
+        time.sleep(1)
+    back_s = time.monotonic() - crashed["at"]
+    docker_stack.record(f"- {victim} crashed under load (400 GETs, 20 in flight): 0 failed requests; "
+                        f"restarted and healthy again after {back_s:.1f} s")
