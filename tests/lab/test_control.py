@@ -45,7 +45,7 @@ def test_the_admin_sees_every_compose_component_with_health_tier_and_role(stack,
     assert set(components) == set(stack.plan())
     assert components["grafana"]["health"] == "absent"
     assert components["products-seed"]["health"] == "completed" and components["products-seed"]["tier"] == "job"
-    assert components["products-db"]["role"] == "primary" and components["products-db-replica"]["role"] == "replica"
+    assert components["users-db"]["role"] == "primary" and components["users-db"]["tier"] == "data"
     assert components["gateway-1"]["tier"] == "gateway" and components["nginx"]["tier"] == "edge"
     assert "gateway-1" in components["nginx"]["depends_on"]
 
