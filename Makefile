@@ -197,7 +197,7 @@ FLAGCTL := $(COMPOSE) exec -T worker python -m chassis.flagctl
 else
 FLAGCTL = FLAGS_REDIS_URL=redis://$$($(STACKCTL) address $(FLAGS_STORE)):6379/0 PYTHONPATH=src $(PYTHON) -m chassis.flagctl
 endif
-FLAGS_STORE ?= redis
+FLAGS_STORE ?= queue-redis
 
 flag: ## set a flag: make flag NAME=latency_ms@products-1 VALUE=300 (VALUE= empty: back to the default)
 	@test -n "$(NAME)" || { echo "usage: make flag NAME=<flag>[@service|@replica] VALUE=<value>"; exit 2; }
@@ -205,3 +205,8 @@ flag: ## set a flag: make flag NAME=latency_ms@products-1 VALUE=300 (VALUE= empt
 
 flags: ## every flag: type, default, what is set where (make flag NAME=... VALUE=... to change one)
 	@$(FLAGCTL) list
+
+# --- Chaos experiments (chaos/, Chaos Toolkit): the matrix against the running stack ---
+.PHONY: chaos
+chaos: ## the chaos matrix against the running stack, report under reports/chaos/: make chaos [EXPERIMENT=kill-queue]
+	@CHAOS_RUNTIME=$(STACK_RUNTIME) PYTHONPATH=.:src $(PYTHON) -m chaos $(if $(EXPERIMENT),--experiment $(EXPERIMENT))

@@ -27,7 +27,7 @@ SCENARIOS = {
     "5": lambda bench: scenarios_load.replica_killed_under_load(
         bench, seconds=float(os.environ.get("BENCH_KILL_SECONDS", "30"))),
     "6": lambda bench: scenarios_load.checkout_at_fixed_rate(
-        bench, seconds=float(os.environ.get("BENCH_CHECKOUT_SECONDS", "20"))),
+        bench, seconds=float(os.environ.get("BENCH_CHECKOUT_SECONDS", "60"))),
 }
 NATIVE_ONLY = {"2": "calls a products replica directly and starts a second products process",
                "3": "starts a second gateway and nginx beside the stack's"}

@@ -146,8 +146,8 @@ async def record_payment(*, db: Database, order_id: int, outcome: str, reason: s
             order.failure_reason = reason or "payment declined"
             outbox.add(session, "order.failed", {**event, "reason": order.failure_reason})
             wrote = True
-        elif order.status == OrderStatus.CANCELLED and outcome == "charged":
-            # Cancelled while the charge was in flight: the money goes back.
+        elif order.status in (OrderStatus.CANCELLED, OrderStatus.FAILED) and outcome == "charged":
+            # Cancelled, or timed out by saga recovery, while the charge was in flight: the money goes back.
             outbox.add(session, "payment.refund_requested", event)
             wrote = True
     if entered:
