@@ -145,6 +145,36 @@ else
 	@$(STACKCTL) start products-seed
 endif
 
+# --- The edge (infra/nginx): balancing algorithm, the development CA, the balancing demo ---
+.PHONY: lb lb-demo trust
+ALGO ?= least-conn
+EDGE_POOL = gateways_$(subst -,_,$(ALGO))
+
+lb: ## switch the edge's balancing algorithm with a graceful reload: make lb ALGO=round-robin|weighted|least-conn|ip-hash|hash|random-two
+ifeq ($(STACK_RUNTIME),docker)
+	@case "$(ALGO)" in round-robin|weighted|least-conn|ip-hash|hash|random-two) ;; *) echo "unknown ALGO=$(ALGO)"; exit 2;; esac
+	$(COMPOSE) exec -T nginx sh -c "echo 'default $(EDGE_POOL);' > /etc/nginx/runtime/lb.conf && nginx -s reload"
+else
+	@$(STACKCTL) lb $(ALGO)
+endif
+
+lb-demo: ## the same load under each balancing algorithm with one slow gateway: share, p50/p99, errors, a chart
+ifeq ($(STACK_RUNTIME),docker)
+	@BENCH_RUNTIME=docker PYTHONPATH=src:. $(PYTHON) -m bench.lb_demo
+else
+	@BENCH_RUNTIME=native PYTHONPATH=src:. $(PYTHON) -m bench.lb_demo
+endif
+
+trust: ## print how to trust the edge's development CA (https://localhost:8443)
+ifeq ($(STACK_RUNTIME),docker)
+	@echo "The development CA lives in the edge-tls volume. Copy it out, then trust it:"
+	@echo "  $(COMPOSE) run --rm --no-deps --entrypoint cat edge-init /etc/nginx/tls/ca/rootCA.pem > scaleshop-dev-ca.pem"
+	@echo "  curl --cacert scaleshop-dev-ca.pem https://localhost:8443/api/products"
+	@echo "  system + browsers: mkdir -p ca && cp scaleshop-dev-ca.pem ca/rootCA.pem && CAROOT=ca mkcert -install"
+else
+	@$(STACKCTL) trust
+endif
+
 # --- High availability and disaster recovery (Patroni + etcd for products-db, pgBackRest for every database) ---
 .PHONY: db-status failover failover-drill backup backup-info restore dr-drill
 PATRONICTL := patronictl -c /etc/patroni/patroni.yml

@@ -92,6 +92,16 @@ def floor_rows(scenarios: dict) -> list[dict]:
         add("6", "checkout POST -> settled p95", checkout["p95_ms"], "<= 1000", checkout["p95_ms"] <= 1000, "ms")
         add("6", "checkout POST -> settled p99", checkout["p99_ms"], "", None, "ms")
         add("6", "checkout HTTP errors", checkout["http_failures"], "0", checkout["http_failures"] == 0)
+    if "7" in scenarios:
+        ratio = scenarios["7"]["throughput_ratio"]
+        add("7", "edge cache hit / app path throughput", ratio, ">= 5", ratio >= 5)
+        if scenarios["7"].get("edge_hit_ratio_during_hit_runs") is not None:
+            add("7", "edge hit ratio during the hit runs", scenarios["7"]["edge_hit_ratio_during_hit_runs"], "", None)
+    if "8" in scenarios:
+        add("8", "TLS / plain HTTP throughput (keepalive)", scenarios["8"]["tls_over_plain_throughput"], "", None)
+    if "9" in scenarios:
+        failed = scenarios["9"]["failed_requests"]
+        add("9", "failed requests across 6 algorithm switches", failed, "0", failed == 0)
     return rows
 
 

@@ -146,9 +146,30 @@ def edge() -> dict:
               "Active, reading, writing and idle keepalive (waiting) client connections.",
               target("nginx_connections_active", "active"), target("nginx_connections_reading", "reading"),
               target("nginx_connections_writing", "writing"), target("nginx_connections_waiting", "waiting")),
+        panel("Edge cache: hit ratio",
+              "Share of edge responses served from nginx's cache (HIT, or STALE/UPDATING while refreshing).",
+              target(ratio_or_zero(f'rate(edge_requests_total{{cache=~"HIT|STALE|UPDATING"}}[{RATE}])',
+                                   f'rate(edge_requests_total{{cache!="BYPASS"}}[{RATE}])', "job"), "hit ratio"),
+              unit="percentunit"),
+        panel("Edge cache: responses by X-Cache-Status",
+              "Every edge response by cache status (mtail over nginx's log); BYPASS: personal, writes, other routes.",
+              target(f"sum by (cache) (rate(edge_requests_total[{RATE}]))", "{{cache}}"), unit="reqps"),
+        panel("Edge: response time by cache status (p50 / p99)",
+              "What a hit saves: nginx's own request time for hits, misses and bypassed requests.",
+              *(target(f"histogram_quantile({q}, sum by (le, cache) (rate(edge_request_seconds_bucket[{RATE}])))",
+                       f"p{int(q * 100)} {{{{cache}}}}") for q in (0.5, 0.99)), unit="s"),
         row("Load balancing"),
-        panel("Load balancing (least_conn): requests per gateway replica",
-              "How nginx spreads requests over gateway-1 and gateway-2.",
+        panel("Edge balancing: requests per gateway as nginx sent them",
+              "The active algorithm's share (make lb ALGO=...): requests each gateway answered at the edge.",
+              target(f"sum by (gateway) (rate(edge_upstream_requests_total[{RATE}]))", "{{gateway}}"),
+              unit="reqps"),
+        panel("Edge balancing: gateway response time seen by nginx (p50 / p99)",
+              "Per gateway: a slow replica shows here, and least_conn sends it less.",
+              *(target(f"histogram_quantile({q}, sum by (le, gateway) "
+                       f"(rate(edge_upstream_response_seconds_bucket[{RATE}])))", f"p{int(q * 100)} {{{{gateway}}}}")
+                for q in (0.5, 0.99)), unit="s"),
+        panel("Load balancing (edge algorithm): requests per gateway replica",
+              "How nginx spreads requests over gateway-1 and gateway-2, counted by the gateways.",
               target(f'sum by (replica) (rate(http_requests_total{{service="gateway"}}[{RATE}]))', "{{replica}}"),
               unit="reqps"),
         panel("Load balancing: requests served per service replica",
@@ -221,8 +242,8 @@ def caching() -> dict:
               target("redis_aof_enabled", "{{replica}} AOF"), max_value=1),
     ]
     return dashboard("scaleshop-caching", "ScaleShop / Caching & CDN",
-                     "Cache hit ratios, the database reads they save, and Redis itself. The nginx edge cache "
-                     "has no Prometheus metric (stub_status has none); its X-Cache-Status shows in nginx's JSON log.",
+                     "Cache hit ratios, the database reads they save, and Redis itself. The nginx edge cache's "
+                     "hit ratio is on the Edge & load balancing dashboard (edge_requests_total, from mtail).",
                      panels, [variable("cache", "label_values(cache_requests_total, cache)", "Cache")])
 
 

@@ -22,7 +22,8 @@ async def gateway_resources(app: FastAPI):
     syncing = asyncio.create_task(app.state.rate_limiter.sync_forever())
     app.state.clients = {
         service: ServiceClient(
-            ReplicaPool(service, parse_upstreams(settings.upstreams_of(service)), settings.upstream_eject_seconds),
+            ReplicaPool(service, parse_upstreams(settings.upstreams_of(service)), settings.upstream_eject_seconds,
+                        strategy=settings.gateway_lb),
             caller="gateway",
             connect_timeout=settings.http_connect_timeout_seconds,
             timeout=settings.http_timeout_seconds,

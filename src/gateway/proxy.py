@@ -10,6 +10,7 @@ Every request goes through the same steps, in this order:
 5. return the replica's response unchanged except for hop-by-hop headers.
 """
 
+import asyncio
 import json
 
 from fastapi import APIRouter, HTTPException, Request
@@ -43,6 +44,8 @@ async def route(request: Request) -> Response:
     Its only parameter is the request (path parameters read from it): FastAPI then has nothing
     to resolve or validate per request, which was measurable on this, the gateway's hot path."""
     settings: GatewaySettings = request.app.state.settings
+    if settings.added_latency_ms:  # a deliberately slow replica (ADDED_LATENCY_MS)
+        await asyncio.sleep(settings.added_latency_ms / 1000)
     service, path = request.path_params["service"], request.path_params.get("path", "")
     segments = [segment for segment in path.split("/") if segment not in ("", ".")]
     if service not in ROUTED_SERVICES:
