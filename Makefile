@@ -13,7 +13,7 @@ COMPOSE := $(COMPOSE_BIN) --profile lab
 # Only the plugin can wait for health itself; with 1.29, depends_on conditions gate the start order.
 COMPOSE_WAIT := $(if $(filter docker-compose,$(COMPOSE_BIN)),,--wait)
 
-.PHONY: help bootstrap up down ps logs kill stop start clean test test-unit test-docker images grep-logs footprint
+.PHONY: help bootstrap up down ps logs kill stop start clean test test-lab test-unit test-docker images grep-logs footprint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -85,6 +85,9 @@ endif
 
 test: bootstrap ## run every test: unit, static checks, then the live stack (its own isolated instance)
 	@.venv/bin/pytest
+
+test-lab: bootstrap ## browser tests of the storefront and the lab + the control API (own isolated stack; screenshots in reports/ui/)
+	@.venv/bin/pytest tests/lab
 
 test-unit: bootstrap ## the fast tests only (no stack)
 	@.venv/bin/pytest tests/unit tests/static

@@ -140,6 +140,8 @@ def print_urls(plan: dict[str, NativeService]) -> None:
         return f"http://{'localhost' if plan[name].published else plan[name].address}:{port}{path}"
 
     print("\nScaleShop is up:")
+    print(f"  storefront         {url('nginx', 8080, '/')}")
+    print(f"  control room       {url('nginx', 8080, '/lab/')}")
     print(f"  shop API (nginx)   {url('nginx', 8080, '/api/products')}")
     print(f"  OpenAPI docs       {url('nginx', 8080, '/api/docs')}")
     print(f"  Prometheus         {url('prometheus', 9090)}")
