@@ -13,7 +13,7 @@ COMPOSE := $(COMPOSE_BIN) --profile lab
 # Only the plugin can wait for health itself; with 1.29, depends_on conditions gate the start order.
 COMPOSE_WAIT := $(if $(filter docker-compose,$(COMPOSE_BIN)),,--wait)
 
-.PHONY: help bootstrap up down ps logs kill stop start clean test test-unit test-docker images grep-logs footprint
+.PHONY: help bootstrap up down ps logs kill stop start clean test test-lab test-unit test-docker images grep-logs footprint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -86,6 +86,9 @@ endif
 test: bootstrap ## run every test: unit, static checks, then the live stack (its own isolated instance)
 	@.venv/bin/pytest
 
+test-lab: bootstrap ## browser tests of the storefront and the lab + the control API (own isolated stack; screenshots in reports/ui/)
+	@.venv/bin/pytest tests/lab
+
 test-unit: bootstrap ## the fast tests only (no stack)
 	@.venv/bin/pytest tests/unit tests/static
 
@@ -142,6 +145,36 @@ else
 	@$(STACKCTL) start products-seed
 endif
 
+# --- The edge (infra/nginx): balancing algorithm, the development CA, the balancing demo ---
+.PHONY: lb lb-demo trust
+ALGO ?= least-conn
+EDGE_POOL = gateways_$(subst -,_,$(ALGO))
+
+lb: ## switch the edge's balancing algorithm with a graceful reload: make lb ALGO=round-robin|weighted|least-conn|ip-hash|hash|random-two
+ifeq ($(STACK_RUNTIME),docker)
+	@case "$(ALGO)" in round-robin|weighted|least-conn|ip-hash|hash|random-two) ;; *) echo "unknown ALGO=$(ALGO)"; exit 2;; esac
+	$(COMPOSE) exec -T nginx sh -c "echo 'default $(EDGE_POOL);' > /etc/nginx/runtime/lb.conf && nginx -s reload"
+else
+	@$(STACKCTL) lb $(ALGO)
+endif
+
+lb-demo: ## the same load under each balancing algorithm with one slow gateway: share, p50/p99, errors, a chart
+ifeq ($(STACK_RUNTIME),docker)
+	@BENCH_RUNTIME=docker PYTHONPATH=src:. $(PYTHON) -m bench.lb_demo
+else
+	@BENCH_RUNTIME=native PYTHONPATH=src:. $(PYTHON) -m bench.lb_demo
+endif
+
+trust: ## print how to trust the edge's development CA (https://localhost:8443)
+ifeq ($(STACK_RUNTIME),docker)
+	@echo "The development CA lives in the edge-tls volume. Copy it out, then trust it:"
+	@echo "  $(COMPOSE) run --rm --no-deps --entrypoint cat edge-init /etc/nginx/tls/ca/rootCA.pem > scaleshop-dev-ca.pem"
+	@echo "  curl --cacert scaleshop-dev-ca.pem https://localhost:8443/api/products"
+	@echo "  system + browsers: mkdir -p ca && cp scaleshop-dev-ca.pem ca/rootCA.pem && CAROOT=ca mkcert -install"
+else
+	@$(STACKCTL) trust
+endif
+
 # --- High availability and disaster recovery (Patroni + etcd for products-db, pgBackRest for every database) ---
 .PHONY: db-status failover failover-drill backup backup-info restore dr-drill
 PATRONICTL := patronictl -c /etc/patroni/patroni.yml
@@ -194,7 +227,7 @@ FLAGCTL := $(COMPOSE) exec -T worker python -m chassis.flagctl
 else
 FLAGCTL = FLAGS_REDIS_URL=redis://$$($(STACKCTL) address $(FLAGS_STORE)):6379/0 PYTHONPATH=src $(PYTHON) -m chassis.flagctl
 endif
-FLAGS_STORE ?= redis
+FLAGS_STORE ?= queue-redis
 
 flag: ## set a flag: make flag NAME=latency_ms@products-1 VALUE=300 (VALUE= empty: back to the default)
 	@test -n "$(NAME)" || { echo "usage: make flag NAME=<flag>[@service|@replica] VALUE=<value>"; exit 2; }
@@ -202,3 +235,8 @@ flag: ## set a flag: make flag NAME=latency_ms@products-1 VALUE=300 (VALUE= empt
 
 flags: ## every flag: type, default, what is set where (make flag NAME=... VALUE=... to change one)
 	@$(FLAGCTL) list
+
+# --- Chaos experiments (chaos/, Chaos Toolkit): the matrix against the running stack ---
+.PHONY: chaos
+chaos: ## the chaos matrix against the running stack, report under reports/chaos/: make chaos [EXPERIMENT=kill-queue]
+	@CHAOS_RUNTIME=$(STACK_RUNTIME) PYTHONPATH=.:src $(PYTHON) -m chaos $(if $(EXPERIMENT),--experiment $(EXPERIMENT))

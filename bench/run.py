@@ -1,6 +1,6 @@
-"""`make bench`: run the six scenarios against the running stack and write the report.
+"""`make bench`: run the nine scenarios against the running stack and write the report.
 
-Knobs (environment): BENCH_SCENARIOS (default 1,2,3,4,5,6), BENCH_REPEATS (3),
+Knobs (environment): BENCH_SCENARIOS (default 1,...,12), BENCH_REPEATS (3),
 BENCH_SECONDS per wrk run (8), BENCH_CONNECTIONS (32), BENCH_KILL_SECONDS (30),
 BENCH_CHECKOUT_SECONDS (20), BENCH_ORDER_RATE (2 orders/s); where the stack is: see target.py.
 A scenario that fails is reported with its error; the others still run.
@@ -13,7 +13,7 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import report, scenarios_load, scenarios_read
+from bench import report, scenarios_analytics, scenarios_edge, scenarios_load, scenarios_read
 from bench.context import Bench, popular_product_ids
 from bench.target import discover
 from bench.wrk import COMMANDS, Load
@@ -27,10 +27,19 @@ SCENARIOS = {
     "5": lambda bench: scenarios_load.replica_killed_under_load(
         bench, seconds=float(os.environ.get("BENCH_KILL_SECONDS", "30"))),
     "6": lambda bench: scenarios_load.checkout_at_fixed_rate(
-        bench, seconds=float(os.environ.get("BENCH_CHECKOUT_SECONDS", "20"))),
+        bench, seconds=float(os.environ.get("BENCH_CHECKOUT_SECONDS", "60"))),
+    "7": scenarios_edge.edge_hit_vs_app_path,
+    "8": scenarios_edge.tls_vs_plain,
+    "9": scenarios_edge.switch_under_load,
+    "10": scenarios_analytics.emitting_overhead,
+    "11": scenarios_analytics.ingest,
+    "12": scenarios_analytics.lag_under_load,
 }
 NATIVE_ONLY = {"2": "calls a products replica directly and starts a second products process",
-               "3": "starts a second gateway and nginx beside the stack's"}
+               "3": "starts a second gateway and nginx beside the stack's",
+               "10": "starts two gateways and two nginx beside the stack's",
+               "11": "starts two consumers beside the stack's, on its Redis",
+               "12": "reads the consumers' metrics at their native addresses"}
 
 
 def main() -> None:
@@ -38,8 +47,10 @@ def main() -> None:
     started = datetime.now(timezone.utc)
     directory = ROOT / "reports" / "bench" / started.strftime("%Y%m%d-%H%M%S")
     (directory / "processes").mkdir(parents=True, exist_ok=True)
+    # Cache-Control: no-cache makes the edge pass reads through (infra/nginx/edge.conf): scenarios
+    # 1-6 measure the app behind the edge; scenarios 7-8 drop the header to measure the edge cache.
     load = Load(connections=int(os.environ.get("BENCH_CONNECTIONS", "32")),
-                seconds=float(os.environ.get("BENCH_SECONDS", "8")))
+                seconds=float(os.environ.get("BENCH_SECONDS", "8")), headers={"Cache-Control": "no-cache"})
     product_ids, catalogue_total = popular_product_ids(target.host)
     bench = Bench(target=target, workdir=directory / "processes", repeats=int(os.environ.get("BENCH_REPEATS", "3")),
                   load=load, product_ids=product_ids)
@@ -47,7 +58,7 @@ def main() -> None:
           f"{bench.repeats} runs of {load.seconds:g}s per figure; report in {directory}", flush=True)
 
     errors, skipped = {}, {}
-    for key in os.environ.get("BENCH_SCENARIOS", "1,2,3,4,5,6").split(","):
+    for key in os.environ.get("BENCH_SCENARIOS", "1,2,3,4,5,6,7,8,9,10,11,12").split(","):
         key = key.strip()
         if key in NATIVE_ONLY and not target.native:
             skipped[key] = f"needs the native runtime: {NATIVE_ONLY[key]}"

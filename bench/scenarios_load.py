@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -97,42 +98,65 @@ def wait_healthy(bench: Bench, name: str) -> None:
         bench.target.ctl("wait", name)
 
 
-def checkout_at_fixed_rate(bench: Bench, rate: float | None = None, seconds: float = 20.0) -> dict:
-    """6) Orders at a fixed arrival rate: orders settled per second and POST -> CONFIRMED latency."""
-    rate = rate or float(os.environ.get("BENCH_ORDER_RATE", "2"))
+def checkout_at_fixed_rate(bench: Bench, rate: float | None = None, seconds: float = 60.0) -> dict:
+    """6) Orders at a fixed arrival rate held for `seconds`: placed and settled per second, POST -> settled."""
+    rate = rate or float(os.environ.get("BENCH_ORDER_RATE", "20"))
     per_user = 0.25
     users = max(1, round(rate / per_user))
+    tokens = bench.workdir / "checkout-users.json"
+    tokens.write_text(json.dumps(customers_before_the_window(bench.target.host, users)))
     runs = []
     for index in range(bench.repeats):
         out = bench.workdir / f"checkout-{index}.json"
+        # The window plus time for the last orders to settle; users stop ordering when the window closes.
         argv = [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locust_checkout.py"), "--headless",
-                "--host", bench.target.host, "-u", str(users), "-r", str(users), "-t", f"{seconds:g}s",
+                "--host", bench.target.host, "-u", str(users), "-r", str(users), "-t", f"{seconds + 25:g}s",
                 "--only-summary", "--stop-timeout", "10"]
         env = {**os.environ, "PYTHONPATH": str(ROOT / "loadtests"), "BENCH_CHECKOUT_OUT": str(out),
-               "BENCH_ORDER_RATE_PER_USER": str(per_user)}
-        COMMANDS.append(f"BENCH_ORDER_RATE_PER_USER={per_user} BENCH_CHECKOUT_OUT={out} " + " ".join(argv))
-        subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=seconds + 120, check=True)
+               "BENCH_ORDER_RATE_PER_USER": str(per_user), "BENCH_CHECKOUT_USERS": str(tokens),
+               "BENCH_CHECKOUT_WINDOW": f"{seconds:g}"}
+        COMMANDS.append(f"BENCH_ORDER_RATE_PER_USER={per_user} BENCH_CHECKOUT_WINDOW={seconds:g} "
+                        f"BENCH_CHECKOUT_USERS={tokens} BENCH_CHECKOUT_OUT={out} " + " ".join(argv))
+        subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=seconds + 180, check=True)
         runs.append(checkout_figures(json.loads(out.read_text())))
     return {
-        "title": f"Checkout at a fixed arrival rate ({rate:g} orders/s offered)",
+        "title": f"Checkout at a fixed arrival rate ({rate:g} orders/s offered for {seconds:g} s)",
         "variants": {"checkout": median_of(runs)},
         "offered_orders_per_s": rate,
+        "window_seconds": seconds,
         "users": users,
+        "http_errors_by_endpoint": [run["http_errors_by_endpoint"] for run in runs],
     }
+
+
+def customers_before_the_window(host: str, count: int) -> list[str]:
+    """Sign up and log in `count` customers (argon2: slow on purpose) before anything is measured."""
+    def one(_) -> str:
+        email = f"bench-checkout-{uuid.uuid4().hex[:12]}@example.com"
+        with httpx.Client(base_url=host, timeout=60) as client:
+            client.post("/api/users/register", json={"email": email, "password": PASSWORD, "name": "Bench"})
+            response = client.post("/api/users/login", json={"email": email, "password": PASSWORD})
+            response.raise_for_status()
+            return response.json()["access_token"]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(one, range(count)))
 
 
 def checkout_figures(raw: dict) -> dict:
     settled = raw["settle_seconds"]
     window = raw.get("last_settled", 0) - raw.get("first_post", 0)
+    offered_window = raw.get("window_seconds", window) or window
     cuts = statistics.quantiles(settled, n=100) if len(settled) >= 2 else [0.0] * 99
     confirmed = raw["statuses"].get("CONFIRMED", 0)
     orders = sum(raw["statuses"].values())
     return {
         "rps": len(settled) / window if window > 0 else 0.0,  # orders settled per second
+        "placed_per_s": raw.get("placed", 0) / offered_window if offered_window else 0.0,
         "p50_ms": cuts[49] * 1000, "p95_ms": cuts[94] * 1000, "p99_ms": cuts[98] * 1000,
         "orders": orders, "confirmed": confirmed, "failed": raw["statuses"].get("FAILED", 0),
         "unsettled": orders - len(settled),
         "http_requests": raw["http_requests"], "http_failures": raw["http_failures"],
         "error_ratio": raw["http_failures"] / raw["http_requests"] if raw["http_requests"] else 0.0,
+        "http_errors_by_endpoint": {name: row["failures"] for name, row in raw.get("by_endpoint", {}).items()},
     }
 

@@ -24,6 +24,7 @@ from locust import FastHttpUser, LoadTestShape, between, events, task
 from locust.stats import StatsEntry
 from locust.util.timespan import parse_timespan
 
+import agents
 import shopper
 import thresholds
 from catalogue import Catalogue
@@ -79,7 +80,7 @@ class ShopUser(FastHttpUser):
     wait_time = between(1, 5)
 
     def on_start(self) -> None:
-        self.auth = shopper.sign_up_and_log_in(self.client)
+        self.auth = {**shopper.sign_up_and_log_in(self.client), **agents.browser_headers()}
 
     def view_product(self) -> None:
         product_id = CATALOGUE.popular_id(self.client)
@@ -146,8 +147,11 @@ class Buyer(ShopUser):
     @task
     def checkout(self) -> None:
         chosen = {CATALOGUE.popular_id(self.client) for _ in range(random.randint(1, 3))} - {None}
-        for _ in chosen:
+        for product_id in chosen:
             self.view_product()
+            # The storefront's add-to-cart beacon (the funnel's middle stage).
+            self.client.post("/api/analytics/events", json={"type": "add_to_cart", "product_id": product_id},
+                             headers=self.auth, name="/api/analytics/events")
         if not chosen:
             return
         started = time.perf_counter()

@@ -146,9 +146,30 @@ def edge() -> dict:
               "Active, reading, writing and idle keepalive (waiting) client connections.",
               target("nginx_connections_active", "active"), target("nginx_connections_reading", "reading"),
               target("nginx_connections_writing", "writing"), target("nginx_connections_waiting", "waiting")),
+        panel("Edge cache: hit ratio",
+              "Share of edge responses served from nginx's cache (HIT, or STALE/UPDATING while refreshing).",
+              target(ratio_or_zero(f'rate(edge_requests_total{{cache=~"HIT|STALE|UPDATING"}}[{RATE}])',
+                                   f'rate(edge_requests_total{{cache!="BYPASS"}}[{RATE}])', "job"), "hit ratio"),
+              unit="percentunit"),
+        panel("Edge cache: responses by X-Cache-Status",
+              "Every edge response by cache status (mtail over nginx's log); BYPASS: personal, writes, other routes.",
+              target(f"sum by (cache) (rate(edge_requests_total[{RATE}]))", "{{cache}}"), unit="reqps"),
+        panel("Edge: response time by cache status (p50 / p99)",
+              "What a hit saves: nginx's own request time for hits, misses and bypassed requests.",
+              *(target(f"histogram_quantile({q}, sum by (le, cache) (rate(edge_request_seconds_bucket[{RATE}])))",
+                       f"p{int(q * 100)} {{{{cache}}}}") for q in (0.5, 0.99)), unit="s"),
         row("Load balancing"),
-        panel("Load balancing (least_conn): requests per gateway replica",
-              "How nginx spreads requests over gateway-1 and gateway-2.",
+        panel("Edge balancing: requests per gateway as nginx sent them",
+              "The active algorithm's share (make lb ALGO=...): requests each gateway answered at the edge.",
+              target(f"sum by (gateway) (rate(edge_upstream_requests_total[{RATE}]))", "{{gateway}}"),
+              unit="reqps"),
+        panel("Edge balancing: gateway response time seen by nginx (p50 / p99)",
+              "Per gateway: a slow replica shows here, and least_conn sends it less.",
+              *(target(f"histogram_quantile({q}, sum by (le, gateway) "
+                       f"(rate(edge_upstream_response_seconds_bucket[{RATE}])))", f"p{int(q * 100)} {{{{gateway}}}}")
+                for q in (0.5, 0.99)), unit="s"),
+        panel("Load balancing (edge algorithm): requests per gateway replica",
+              "How nginx spreads requests over gateway-1 and gateway-2, counted by the gateways.",
               target(f'sum by (replica) (rate(http_requests_total{{service="gateway"}}[{RATE}]))', "{{replica}}"),
               unit="reqps"),
         panel("Load balancing: requests served per service replica",
@@ -204,21 +225,25 @@ def caching() -> dict:
               "SQL statements the products service still sends, by database role.",
               target(f'sum by (database) (rate(db_query_duration_seconds_count{{service="products"}}[{RATE}]))',
                      "{{database}}"), unit="ops"),
-        row("Redis"),
-        panel("Redis: memory used and limit",
-              "Bounded memory with LRU eviction: a cache, not a system of record.",
-              target("redis_memory_used_bytes", "used"), target("redis_memory_max_bytes", "maxmemory"), unit="bytes"),
+        row("Redis: cache and queue"),
+        panel("Redis: memory used and limit, cache and queue",
+              "Both bounded: the cache evicts (LRU) when full, the queue refuses writes (noeviction).",
+              target("redis_memory_used_bytes", "{{replica}} used"),
+              target("redis_memory_max_bytes", "{{replica}} maxmemory"), unit="bytes"),
         panel("Redis: evicted and expired keys per second",
-              "Keys removed by the LRU policy (memory pressure) or by their TTL.",
-              target(f"rate(redis_evicted_keys_total[{RATE}])", "evicted"),
-              target(f"rate(redis_expired_keys_total[{RATE}])", "expired"), unit="ops"),
+              "Keys removed by the LRU policy (memory pressure) or by their TTL; the queue Redis never evicts.",
+              target(f"rate(redis_evicted_keys_total[{RATE}])", "{{replica}} evicted"),
+              target(f"rate(redis_expired_keys_total[{RATE}])", "{{replica}} expired"), unit="ops"),
         panel("Redis: commands per second",
-              "Load on the one shared Redis (cache, sessions, rate limits, broker).",
-              target(f"rate(redis_commands_processed_total[{RATE}])", "commands"), unit="ops"),
+              "Cache Redis (cache, sessions, rate limits) and queue Redis (Celery broker, flag store).",
+              target(f"rate(redis_commands_processed_total[{RATE}])", "{{replica}}"), unit="ops"),
+        panel("Queue Redis: durability (append-only file)",
+              "1 = AOF on (fsync every second): a crash loses at most ~1 s of queue writes; the cache Redis has none.",
+              target("redis_aof_enabled", "{{replica}} AOF"), max_value=1),
     ]
     return dashboard("scaleshop-caching", "ScaleShop / Caching & CDN",
-                     "Cache hit ratios, the database reads they save, and Redis itself. The nginx edge cache "
-                     "has no Prometheus metric (stub_status has none); its X-Cache-Status shows in nginx's JSON log.",
+                     "Cache hit ratios, the database reads they save, and Redis itself. The nginx edge cache's "
+                     "hit ratio is on the Edge & load balancing dashboard (edge_requests_total, from mtail).",
                      panels, [variable("cache", "label_values(cache_requests_total, cache)", "Cache")])
 
 
@@ -272,7 +297,7 @@ def async_work() -> dict:
     panels = [
         row("Queue and workers (Celery)"),
         panel("Message queue: tasks waiting in Redis",
-              "Length of each Celery queue list in Redis: celery, orders, payments, notifications (alert QueueBacklogGrowing).",
+              "Length of each Celery queue list in the queue Redis: celery, orders, payments, notifications (alert QueueBacklogGrowing).",
               target('sum by (key) (redis_key_size{db="db0"})', "{{key}}")),
         panel("Background workers: task executions by outcome",
               "Tasks started, succeeded, failed and retried per second, per task.",
@@ -297,6 +322,11 @@ def async_work() -> dict:
         panel("Saga: order status transitions per second",
               "Orders entering each state: PENDING, then PAID and CONFIRMED, or a compensated failure.",
               target(f"sum by (status) (rate(orders_status_total[{RATE}]))", "{{status}}"), unit="ops"),
+        panel("Saga recovery: stuck orders re-driven and timed out",
+              "Orders the reconciler moved on after the step deadline, and those failed with compensation (alert SagaTimeouts).",
+              target(f"sum by (status) (increase(saga_recovered_total[{RATE}]))", "re-driven from {{status}}"),
+              target(f"sum(increase(saga_failed_by_timeout_total[{RATE}]))", "failed by timeout"),
+              target("max(saga_stuck_orders)", "still past the deadline")),
         panel("Idempotency: checkout requests by key outcome",
               "New keys, replayed responses and conflicts: a retried checkout never places a second order.",
               target(f"sum by (result) (rate(idempotency_requests_total[{RATE}]))", "{{result}}"), unit="reqps"),
@@ -344,8 +374,45 @@ def resilience() -> dict:
                      "Retries, timeouts, circuit breakers and the gateway's rate limits.", panels, [])
 
 
+def analytics() -> dict:
+    """Web analytics over the event stream: producers, the consumer group, lag (seed 000)."""
+    panels = [
+        row("Producers (gateway, analytics beacon, orders)"),
+        panel("Event stream: events emitted per service",
+              "Events appended to the Redis Stream by each producer (one script call per flush).",
+              target(f"sum by (service) (rate(events_emitted_total[{RATE}]))", "{{service}}"), unit="ops"),
+        panel("Backpressure: events dropped instead of slowing requests",
+              "buffer_full: the in-process buffer was full; stream_down: Redis refused the flush (alert AnalyticsEventsDropped).",
+              target(f"sum by (service, reason) (rate(events_dropped_total[{RATE}]))", "{{service}} {{reason}}"),
+              unit="ops"),
+        row("Stream processing (consumer group)"),
+        panel("Consumers: entries processed by outcome",
+              "applied, duplicate (same event id seen before), late (beyond the allowed lateness), invalid.",
+              target(f"sum by (outcome) (rate(analytics_events_processed_total[{RATE}]))", "{{outcome}}"),
+              unit="ops"),
+        panel("End-to-end lag p50 / p95 (emit -> applied)",
+              "Includes the producer's flush interval and the batch; floor: p95 <= 2 s under load (alert AnalyticsLagHigh).",
+              target(f"histogram_quantile(0.5, sum by (le) (rate(analytics_event_lag_seconds_bucket[{RATE}])))", "p50"),
+              target(f"histogram_quantile(0.95, sum by (le) (rate(analytics_event_lag_seconds_bucket[{RATE}])))", "p95"),
+              unit="s"),
+        panel("Consumer group: pending and undelivered entries",
+              "Pending: delivered, not yet acknowledged; lag: in the stream, not yet delivered to any consumer.",
+              target("max(analytics_group_pending)", "pending"), target("max(analytics_group_lag)", "lag")),
+        panel("Stream: length and memory (bounded by MAXLEN ~)",
+              "Entries kept in the stream and the memory they take in Redis.",
+              target("max(analytics_stream_length)", "entries"),
+              target("max(analytics_stream_memory_bytes) / 1024", "KiB")),
+        panel("Failover: entries taken over from a dead consumer",
+              "XAUTOCLAIM of entries pending too long at another member of the group.",
+              target(f"sum(rate(analytics_consumer_claimed_total[{RATE}]))", "claimed"), unit="ops"),
+    ]
+    return dashboard("scaleshop-analytics", "ScaleShop / Analytics stream",
+                     "The event stream: producers, drops, the consumer group's throughput, lag and backlog.",
+                     panels, [])
+
+
 BUILDERS = {"overview": overview, "edge": edge, "caching": caching, "databases": databases,
-            "async": async_work, "resilience": resilience}
+            "async": async_work, "resilience": resilience, "analytics": analytics}
 
 
 def main() -> None:

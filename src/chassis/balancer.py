@@ -1,6 +1,7 @@
 """Client-side load balancing over a service's replicas (seed: load balancing, health checks).
 
-Round robin over the replicas, with passive health checks like nginx's
+A strategy (chassis.balancing: round robin by default, least outstanding, two random
+choices) orders the replicas for each call, with passive health checks like nginx's
 `max_fails=1 fail_timeout=5s`: a replica that refused a connection is ejected for
 `eject_seconds` and only tried again when every other replica is ejected too.
 """
@@ -9,11 +10,14 @@ import itertools
 import time
 from dataclasses import dataclass
 
+from chassis.balancing import strategy_named
+
 
 @dataclass
 class Replica:
     url: str
     ejected_until: float = 0.0
+    outstanding: int = 0  # calls this process has in flight to it (least-outstanding, p2c)
 
     @property
     def available(self) -> bool:
@@ -21,19 +25,19 @@ class Replica:
 
 
 class ReplicaPool:
-    def __init__(self, service: str, urls: list[str], eject_seconds: float = 5.0):
+    def __init__(self, service: str, urls: list[str], eject_seconds: float = 5.0, strategy: str = "round-robin"):
         if not urls:
             raise ValueError(f"{service}: no replica URLs configured")
         self.service = service
         self.replicas = [Replica(url.rstrip("/")) for url in urls]
         self.eject_seconds = eject_seconds
+        self.strategy = strategy_named(strategy)
         self._turn = itertools.count()
 
     def candidates(self) -> list[Replica]:
-        """All replicas in the order to try them: the next in turn first, ejected ones last."""
-        start = next(self._turn) % len(self.replicas)
-        rotated = self.replicas[start:] + self.replicas[:start]
-        return [r for r in rotated if r.available] + [r for r in rotated if not r.available]
+        """All replicas in the order to try them: the strategy's choice first, ejected ones last."""
+        ordered = self.strategy(self.replicas, next(self._turn))
+        return [r for r in ordered if r.available] + [r for r in ordered if not r.available]
 
     def eject(self, replica: Replica) -> None:
         replica.ejected_until = time.monotonic() + self.eject_seconds

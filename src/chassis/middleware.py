@@ -7,6 +7,7 @@ it is bound into the log context and returned on the response.
 
 import time
 import uuid
+from contextvars import ContextVar
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -17,6 +18,17 @@ REQUEST_ID_HEADER = "x-request-id"
 UNTRACKED_PATHS = ("/metrics", "/health/live", "/health/ready")
 
 log = structlog.get_logger("access")
+
+# Headers that code deeper in the request adds to the response, e.g. which database served a
+# read (chassis/replicas.py: X-DB-Read), so a caller can see how its answer was produced.
+_RESPONSE_NOTES: ContextVar[dict[str, str] | None] = ContextVar("response_notes", default=None)
+
+
+def note_response_header(name: str, value: str) -> None:
+    """Add `name: value` to the current request's response (no-op outside a request)."""
+    notes = _RESPONSE_NOTES.get()
+    if notes is not None:
+        notes[name.lower()] = value
 
 
 def request_id_from(scope: Scope) -> str:
@@ -38,6 +50,8 @@ class RequestContextMiddleware:
             return
         request_id = request_id_from(scope)
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        notes: dict[str, str] = {}
+        _RESPONSE_NOTES.set(notes)
         status = 500
         started = time.perf_counter()
 
@@ -49,6 +63,7 @@ class RequestContextMiddleware:
                 headers.append((b"x-request-id", request_id.encode("latin-1")))
                 # Which replica answered: lets callers label load distribution by replica name.
                 headers.append((b"x-served-by", self.replica.encode("latin-1")))
+                headers.extend((name.encode("latin-1"), value.encode("latin-1")) for name, value in notes.items())
             await send(message)
 
         tracked = scope["path"] not in UNTRACKED_PATHS

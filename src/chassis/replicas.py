@@ -18,8 +18,9 @@ if the last check judged it down or behind: a slightly stale answer beats a 503
 
 A background task checks every `check_seconds` and caches the verdict, so a request never
 pays for the check. Every read is counted in `db_reads_total{target, reason}`
-(reason: replica | fallback_down | fallback_lag | fallback_primary_down | primary) and the last measured lag is
-exported as `db_replica_lag_bytes`.
+(reason: replica | fallback_down | fallback_lag | fallback_primary_down | primary), the
+response says which in `X-DB-Read` (e.g. `primary (fallback_down)`), and the last measured
+lag is exported as `db_replica_lag_bytes`.
 """
 
 import asyncio
@@ -37,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chassis.db import Database, create_engine
 from chassis.errors import is_connection_failure
 from chassis.metrics_db import DB_READS, DB_REPLICA_LAG_BYTES
+from chassis.middleware import note_response_header
 
 T = TypeVar("T")
 Work = Callable[[AsyncSession], Awaitable[T]]
@@ -84,6 +86,7 @@ class ReadRouter:
                 async with self.replica.sessions() as session:
                     result = await work(session)
                 DB_READS.labels(self.service, REPLICA, REPLICA).inc()
+                note_response_header("x-db-read", REPLICA)
                 return result
             except Exception as error:
                 if not is_unreachable(error):
@@ -104,8 +107,10 @@ class ReadRouter:
             async with self.replica.sessions() as session:
                 result = await work(session)
             DB_READS.labels(self.service, REPLICA, FALLBACK_PRIMARY_DOWN).inc()
+            note_response_header("x-db-read", f"{REPLICA} ({FALLBACK_PRIMARY_DOWN})")
             return result
         DB_READS.labels(self.service, PRIMARY, reason).inc()
+        note_response_header("x-db-read", PRIMARY if reason == PRIMARY else f"{PRIMARY} ({reason})")
         return result
 
     async def check(self) -> None:

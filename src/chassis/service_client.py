@@ -171,6 +171,7 @@ class ServiceClient:
     async def _send(self, replica: Replica, method: str, path: str, headers: dict, kwargs: dict) -> UpstreamResponse:
         host = replica.url.split("//")[-1]
         url = replica.url + path
+        replica.outstanding += 1  # in flight: what least-outstanding and p2c balance on
         try:
             async with self.session.request(method, url, headers=headers, params=kwargs.get("params"),
                                             data=kwargs.get("content") or None) as answer:
@@ -186,6 +187,8 @@ class ServiceClient:
             UPSTREAM_ERRORS.labels(self.caller, self.pool.service, host, kind).inc()
             log.warning("upstream failed", upstream=replica.url, error=type(error).__name__)
             raise SentError(error) from error
+        finally:
+            replica.outstanding -= 1
         # The replica names itself in X-Served-By (chassis middleware): per-replica load distribution
         # is then labelled "users-1", "users-2" in both runtimes, not by address.
         upstream = response.headers.get("x-served-by", host)

@@ -39,6 +39,19 @@ class ServiceSettings(BaseSettings):
     http_timeout_seconds: float = 10.0
     readiness_timeout_seconds: float = 2.0
 
+    # The analytics event stream (chassis.event_stream): its own Redis URL so that it can move
+    # to the durable queue Redis with one environment change (empty: REDIS_URL).
+    events_redis_url: str = ""
+    events_enabled: bool = True
+    events_stream: str = "analytics:events"
+    # Bounded stream (XADD MAXLEN ~): memory stays bounded however far consumers fall behind.
+    events_stream_maxlen: int = 100_000
+    # Bounded in-process buffer: beyond it events are dropped (counted), never waited on.
+    events_buffer_size: int = 10_000
+    events_flush_seconds: float = 0.05
+    # The flush runs in the background, so a generous timeout costs no request anything.
+    events_timeout_seconds: float = 2.0
+
     jwt_secret: str = "dev-only-jwt-secret-change-me-in-production-0123456789"
 
     @model_validator(mode="after")

@@ -3,12 +3,18 @@
 Every route needs the development admin (control/auth.py); every action is audited.
 """
 
+import asyncio
 from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
+from redis.exceptions import RedisError
+
+from chassis.flag_catalogue import CATALOGUE
+from chassis.flag_store import FlagsRefused
+from chassis.flags import store_for
 
 from control import audit
 from control.auth import Admin
@@ -113,3 +119,51 @@ async def logs_of_request(request: Request, _: Admin,
         return {"request_id": request_id, "lines": request.app.state.runtime.logs(request_id)}
     except NotImplementedError as error:
         raise HTTPException(status_code=501, detail=str(error)) from error
+
+
+class FlagValue(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    value: bool | int | float | str | dict
+
+
+@router.get("/flags")
+async def list_flags(request: Request, _: Admin) -> dict:
+    """Every flag of the catalogue with its default, and what is set now (the issue-11 flag store)."""
+    store = store_for(request.app.state.settings)
+    try:
+        stored = await asyncio.to_thread(store.read_all)
+    except RedisError as error:
+        raise HTTPException(status_code=503, detail=f"flag store unavailable: {error}") from error
+    return {"catalogue": {name: {"default": spec.default, "help": spec.help, "fault": spec.fault}
+                          for name, spec in CATALOGUE.items()}, "set": stored}
+
+
+@router.put("/flags/{field}")
+async def set_flag(field: str, data: FlagValue, request: Request, who: Admin) -> dict:
+    """Set a flag (`latency_ms@products-1`: one replica); services apply it within a second."""
+    store = store_for(request.app.state.settings)
+    try:
+        stored = await asyncio.to_thread(store.set, field, data.value)
+    except KeyError as error:
+        audit.record(who, "flag", field, "refused: unknown flag")
+        raise HTTPException(status_code=404, detail=str(error.args[0])) from error
+    except ValueError as error:
+        raise HTTPException(status_code=422, detail=str(error)) from error
+    except FlagsRefused as error:
+        raise HTTPException(status_code=403, detail=str(error)) from error
+    except RedisError as error:
+        raise HTTPException(status_code=503, detail=f"flag store unavailable: {error}") from error
+    audit.record(who, "flag", field, "set", value=stored)
+    return {"flag": field, "value": stored, "message": f"{field} = {stored}"}
+
+
+@router.delete("/flags/{field}")
+async def clear_flag(field: str, request: Request, who: Admin) -> dict:
+    """Put one flag back to its default."""
+    store = store_for(request.app.state.settings)
+    try:
+        removed = await asyncio.to_thread(store.clear, field)
+    except RedisError as error:
+        raise HTTPException(status_code=503, detail=f"flag store unavailable: {error}") from error
+    audit.record(who, "flag-clear", field, "done")
+    return {"flag": field, "cleared": removed, "message": f"{field} back to its default"}

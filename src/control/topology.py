@@ -5,6 +5,7 @@ the native and the Docker runtime, so both draw the same picture."""
 import re
 
 REPLICA_NAME = re.compile(r"^(?P<service>[a-z]+)-(?P<n>\d+)$")
+PATRONI_NODE = re.compile(r"^[a-z]+-db-\d+$")
 MONITORING = {"prometheus", "grafana", "alertmanager"}
 DATA_WORDS = ("-db", "redis", "etcd", "pgbouncer", "patroni", "postgres")
 
@@ -29,6 +30,8 @@ def tier_of(name: str, kind: str, oneshot: bool) -> str:
 def role_of(name: str, kind: str, tier: str) -> str:
     """A short role: primary / replica for databases, the service a replica belongs to, ..."""
     if tier == "data":
+        if PATRONI_NODE.match(name):
+            return "Patroni node"  # primary or replica: whichever holds the leader lock now
         if kind == "postgres" or "-db" in name:
             return "replica" if "replica" in name else "primary"
         return name.split("-")[0]

@@ -20,8 +20,8 @@ from gateway.metrics import AUTH_FAILURES
 
 # Per method, one pattern: a public route is one dictionary lookup and one regex match.
 PUBLIC_ROUTES: dict[str, re.Pattern] = {
-    "POST": re.compile(r"/api/users/(register|login|refresh|logout)"),
-    "GET": re.compile(r"/api/products(/.*)?|/api/(openapi\.json|docs)|/api/[a-z]+/whoami"),
+    "POST": re.compile(r"/api/users/(register|login|refresh|logout)|/api/analytics/events"),
+    "GET": re.compile(r"/api/(products|analytics)(/.*)?|/api/(openapi\.json|docs)|/api/[a-z]+/whoami"),
 }
 
 

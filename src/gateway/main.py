@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from chassis.app import create_service_app
 from chassis.balancer import ReplicaPool, parse_upstreams
+from chassis.event_stream import event_emitter_resource
 from chassis.service_client import ServiceClient
 from gateway import discovery, metrics, openapi, proxy
 from gateway.ratelimit import RateLimiter
@@ -22,7 +23,8 @@ async def gateway_resources(app: FastAPI):
     syncing = asyncio.create_task(app.state.rate_limiter.sync_forever())
     app.state.clients = {
         service: ServiceClient(
-            ReplicaPool(service, parse_upstreams(settings.upstreams_of(service)), settings.upstream_eject_seconds),
+            ReplicaPool(service, parse_upstreams(settings.upstreams_of(service)), settings.upstream_eject_seconds,
+                        strategy=settings.gateway_lb),
             caller="gateway",
             connect_timeout=settings.http_connect_timeout_seconds,
             timeout=settings.http_timeout_seconds,
@@ -50,6 +52,6 @@ def create_app() -> FastAPI:
         title="ScaleShop API gateway",
         # The docs routes first: the proxy's catch-all /api/{service} would otherwise take /api/openapi.json.
         routers=[openapi.router, proxy.router],
-        resources=[gateway_resources],
+        resources=[gateway_resources, event_emitter_resource(get_settings())],
         use_database=False,
     )

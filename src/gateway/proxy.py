@@ -10,12 +10,14 @@ Every request goes through the same steps, in this order:
 5. return the replica's response unchanged except for hop-by-hop headers.
 """
 
+import asyncio
 import json
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
 from chassis.identity import IDENTITY_HEADERS, USER_ID_HEADER, USER_ROLE_HEADER, Identity
+from gateway import analytics_events
 from gateway.auth import authenticate
 from gateway.metrics import RATE_LIMITED
 from gateway.settings import ROUTED_SERVICES, GatewaySettings
@@ -43,6 +45,8 @@ async def route(request: Request) -> Response:
     Its only parameter is the request (path parameters read from it): FastAPI then has nothing
     to resolve or validate per request, which was measurable on this, the gateway's hot path."""
     settings: GatewaySettings = request.app.state.settings
+    if settings.added_latency_ms:  # a deliberately slow replica (ADDED_LATENCY_MS)
+        await asyncio.sleep(settings.added_latency_ms / 1000)
     service, path = request.path_params["service"], request.path_params.get("path", "")
     segments = [segment for segment in path.split("/") if segment not in ("", ".")]
     if service not in ROUTED_SERVICES:
@@ -69,6 +73,9 @@ async def route(request: Request) -> Response:
     if login_counter and response.status_code == 401:  # only failed logins count (brute-force guard)
         await request.app.state.rate_limiter.hit(name=login_counter, window_seconds=60,
                                                  limit=settings.rate_limit_login_failures_per_minute)
+    analytics_events.observe(request.app.state.events, request, service, path, response.status_code,
+                             response.content, identity.user_id if identity else None, client_address(request),
+                             replayed=response.headers.get("idempotent-replayed") == "true")
     headers = {name: value for name, value in response.headers.items() if name.lower() not in NOT_RETURNED}
     if served_by := response.headers.get("x-served-by"):
         headers["x-upstream-replica"] = served_by

@@ -1,10 +1,11 @@
 """Gateway settings: the replicas of every service it routes to, and the edge knobs (limits, breakers, pools)."""
 
 from functools import cache
+from typing import Literal
 
 from chassis.settings import ServiceSettings
 
-ROUTED_SERVICES = ("users", "products", "orders", "payments", "notifications")
+ROUTED_SERVICES = ("users", "products", "orders", "payments", "notifications", "analytics")
 
 
 class GatewaySettings(ServiceSettings):
@@ -14,6 +15,10 @@ class GatewaySettings(ServiceSettings):
     orders_upstreams: str = "http://localhost:8003"
     payments_upstreams: str = "http://localhost:8004"
     notifications_upstreams: str = "http://localhost:8005"
+    analytics_upstreams: str = "http://localhost:8006"
+    # Client-side balancing over each service's replicas (chassis.balancing):
+    # round-robin | least-outstanding | p2c (power of two choices).
+    gateway_lb: Literal["round-robin", "least-outstanding", "p2c"] = "round-robin"
     # Replica discovery (gateway.discovery): how often the replica sets in Redis are read.
     discovery_interval_seconds: float = 1.0
     # Passive health check: how long a replica that refused a connection stays out of rotation.
@@ -35,6 +40,10 @@ class GatewaySettings(ServiceSettings):
     rate_limit_sync_seconds: float = 0.05
     # Brute-force protection: failed logins per client address and email per minute.
     rate_limit_login_failures_per_minute: int = 10
+
+    # Fault knob until the flag store exists: every proxied request waits this long first, to make
+    # one gateway replica slow (`make lb-demo`: how each edge algorithm copes with it).
+    added_latency_ms: float = 0.0
 
     # The merged OpenAPI document is rebuilt at most this often (it costs a call to every service).
     openapi_cache_seconds: float = 30.0

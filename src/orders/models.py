@@ -33,6 +33,9 @@ class Order(Base):
     # Read server-set columns (created_at, updated_at) back with RETURNING on insert and update:
     # an expired attribute would otherwise need a lazy load, which async sessions refuse.
     __mapper_args__ = {"eager_defaults": True}
+    # The saga reconciler (orders.recovery) scans orders still waiting, oldest state change first.
+    __table_args__ = (Index("ix_orders_in_flight", "updated_at",
+                            postgresql_where=text("status IN ('PENDING', 'PAID')")),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     user_id: Mapped[int] = mapped_column(BigInteger, index=True)
@@ -41,6 +44,8 @@ class Order(Base):
     status: Mapped[str] = mapped_column(String(16), default=OrderStatus.PENDING)
     total: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     failure_reason: Mapped[str | None] = mapped_column(Text)
+    # How often the saga reconciler re-drove this order; bounded by SAGA_MAX_RECOVERIES.
+    recovery_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
                                                  onupdate=func.now())

@@ -68,6 +68,10 @@ def subscribers(topic: str, payload: dict) -> list[tuple[str, dict]]:
             if payload.get("refund"):
                 tasks.append(("payments.refund", {"order_id": payload["order_id"]}))
             return tasks
+        case "order.timed_out":  # saga recovery gave up (orders.recovery): compensate everything
+            return [("orders.release_stock", {"order_ref": payload["order_ref"]}),
+                    ("payments.refund", {"order_id": payload["order_id"]}),
+                    ("notifications.notify", {**order, "kind": "order_failed", "reason": payload.get("reason")})]
         case "payment.refund_requested":
             return [("payments.refund", {"order_id": payload["order_id"]})]
     raise ValueError(f"outbox: no subscribers for topic {topic!r}")

@@ -19,6 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chassis.db import Database
+from chassis.event_stream import emit_direct, make_event
+from chassis.settings import get_settings
 from orders import idempotency, outbox
 from orders.clients import ProductsClient, Reservation
 from orders.metrics import ORDER_STATUS, ORDERS_PLACED
@@ -146,8 +148,8 @@ async def record_payment(*, db: Database, order_id: int, outcome: str, reason: s
             order.failure_reason = reason or "payment declined"
             outbox.add(session, "order.failed", {**event, "reason": order.failure_reason})
             wrote = True
-        elif order.status == OrderStatus.CANCELLED and outcome == "charged":
-            # Cancelled while the charge was in flight: the money goes back.
+        elif order.status in (OrderStatus.CANCELLED, OrderStatus.FAILED) and outcome == "charged":
+            # Cancelled, or timed out by saga recovery, while the charge was in flight: the money goes back.
             outbox.add(session, "payment.refund_requested", event)
             wrote = True
     if entered:
@@ -165,4 +167,7 @@ async def confirm(*, db: Database, order_id: int) -> bool:
         order.status = OrderStatus.CONFIRMED
         outbox.add(session, "order.confirmed", {"order_id": order.id, "user_id": order.user_id})
     ORDER_STATUS.labels(OrderStatus.CONFIRMED).inc()
+    # The analytics stream learns it too (after commit; a drop is counted, never an error here).
+    emit_direct(get_settings(), make_event("order_confirmed", session="", user=order.user_id, order=order_id,
+                                           event_id=f"order_confirmed:{order_id}"))
     return True

@@ -21,6 +21,11 @@ class OrdersSettings(ServiceSettings):
     idempotency_lock_seconds: int = 30
     # Rows the outbox relay publishes per run.
     outbox_batch_size: int = 100
+    # Saga recovery (orders.recovery): an order waiting this long in PENDING/PAID is re-driven;
+    # after this many re-drives without an answer it fails with compensation.
+    saga_step_deadline_seconds: float = 15.0
+    saga_max_recoveries: int = 4
+    saga_recovery_batch_size: int = 100
 
 
 @cache

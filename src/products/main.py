@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from chassis.app import create_service_app
 from chassis.caching import VersionedCache
 from chassis.replicas import read_routing
-from products import api, internal_api
+from products import api, bought_together, internal_api
 from products.settings import ProductsSettings, get_settings
 
 # Bump when the cached JSON changes shape: every old entry is orphaned at once (they expire by TTL).
@@ -36,11 +36,12 @@ def create_app() -> FastAPI:
         settings,
         title="ScaleShop products",
         description="Catalogue (cache-aside in Redis, read replica with fallback) and stock reservations.",
-        routers=[internal_api.router, api.router],
+        routers=[internal_api.router, api.router, bought_together.router],
         resources=[
             read_routing(replica_url=settings.database_replica_url,
                          max_lag_bytes=settings.products_max_replica_lag_bytes,
                          check_seconds=settings.products_replica_check_seconds),
             product_cache(settings),
+            bought_together.recommendations_store,
         ],
     )

@@ -87,6 +87,9 @@ async def seed(count: int) -> int:
     try:
         async with engine.begin() as connection:
             await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEED_LOCK})
+            # A one-shot bulk load, not a request: the request path's statement timeout does not apply
+            # (on a loaded machine the COPY of 10,000 rows outlasted it and the seed failed).
+            await connection.execute(text("SET LOCAL statement_timeout = 0"))
             existing = (await connection.execute(text("SELECT count(*) FROM products"))).scalar_one()
             if existing:
                 print(f"products: catalogue has {existing} products already, nothing to seed", flush=True)

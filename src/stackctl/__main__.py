@@ -1,11 +1,11 @@
-"""stackctl command line: `python -m stackctl up|down|ps|logs|kill|stop|start|clean|wait|address|footprint|exec`."""
+"""stackctl command line: `python -m stackctl up|down|ps|logs|kill|stop|start|clean|wait|address|footprint|exec|lb|trust|recreate`."""
 
 import argparse
 import os
 import shutil
 import time
 
-from stackctl import footprint, orchestrate, signals
+from stackctl import edge, footprint, orchestrate, signals
 from stackctl.plan import load_plan
 from stackctl.settings import get_settings
 from stackctl.supervisor import Supervisor
@@ -21,10 +21,12 @@ def known(name: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="stackctl", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    for command in ("up", "down", "ps", "clean", "footprint"):
+    for command in ("up", "down", "ps", "clean", "footprint", "trust"):
         commands.add_parser(command)
-    for command in ("logs", "kill", "stop", "start", "wait", "address"):
+    for command in ("logs", "kill", "stop", "start", "wait", "address", "recreate"):
         commands.add_parser(command).add_argument("name")
+    commands.add_parser("lb", help="switch the edge's load-balancing algorithm").add_argument(
+        "algorithm", choices=edge.ALGORITHMS)
     run = commands.add_parser("exec", help="run a command in a container's environment: exec NAME -- CMD...")
     run.add_argument("name")
     run.add_argument("argv", nargs=argparse.REMAINDER)
@@ -60,6 +62,13 @@ def main() -> None:
         print(f"{args.name} ready after {orchestrate.wait_healthy(args.name, timeout=300, since=since):.1f}s")
     elif args.command == "wait":
         print(f"{args.name} healthy after {orchestrate.wait_healthy(known(args.name)):.1f}s")
+    elif args.command == "recreate":
+        print(f"{args.name} recreated, healthy after {orchestrate.recreate(known(args.name)):.1f}s")
+    elif args.command == "lb":
+        seconds = edge.switch(args.algorithm)
+        print(f"edge load balancing: {args.algorithm} (graceful reload, in force after {seconds:.2f}s)")
+    elif args.command == "trust":
+        print(edge.trust_instructions())
     elif args.command == "address":
         print(load_plan()[known(args.name)].address)
 

@@ -9,8 +9,9 @@ targets and behaviour a cluster would get), then every --interval seconds:
      - CPU utilization: the CPU time of the replica's processes, as metrics-server reads the
        pod's cgroup, as a share of the Deployment's CPU request;
   2. runs the HPA algorithm (stackctl.hpa) and prints the decision;
-  3. adds or removes replicas (stackctl.scale): new ones get an address and are discovered by
-     the gateways once healthy; removed ones are drained first.
+  3. adds or removes replicas (stackctl.scale): new ones get an address at once and are
+     registered with the gateways once their health check passes (checked every tick, like
+     endpoints waiting for readiness); removed ones are drained first.
 Every decision is also written as a JSON line (--log) for reports and tests.
 On exit (Ctrl-C, --duration) the service is scaled back to compose's replicas.
 """
@@ -113,6 +114,7 @@ def run(service: str, overlay: str, interval: float, scale_down_window: int | No
         spec = HpaSpec(spec.min_replicas, spec.max_replicas, spec.cpu_utilization,
                        target_rps if target_rps is not None else spec.rps_per_pod, spec.scale_up, down)
     meter, recommender, compose = Meter(service, cpu_request), Recommender(spec), scale.compose_services()
+    pending: set[str] = set()  # started, not healthy yet: counted as replicas, not given traffic
     log = log_path.open("a") if log_path else None
     scale.publish(load_plan(), service)
     print(f"autoscaling {service} from k8s/overlays/{overlay}: {spec.min_replicas}..{spec.max_replicas} replicas, "
@@ -122,6 +124,9 @@ def run(service: str, overlay: str, interval: float, scale_down_window: int | No
     try:
         while duration is None or time.monotonic() - started < duration:
             tick = time.monotonic()
+            if pending and (ready := scale.register_ready(service, pending)):
+                pending -= set(ready)
+                print(f"{time.strftime('%H:%M:%S')} {service}: ready and registered: {', '.join(ready)}", flush=True)
             plan = load_plan()
             replicas = scale.replicas_of(plan, service)
             current = len(replicas)
@@ -135,9 +140,11 @@ def run(service: str, overlay: str, interval: float, scale_down_window: int | No
                   f"cpu% {shown(cpu)} -> {by_cpu}  recommended {raw}  decided {decided}  {action}", flush=True)
             changed = []
             if decided > current:
-                changed = scale.add_replicas(service, decided - current, compose)
+                changed = scale.start_replicas(service, decided - current, compose)
+                pending |= set(changed)
             elif decided < current:
-                changed = scale.remove_replicas(service, current - decided, compose)
+                changed = scale.remove_replicas(service, current - decided, compose, pending)
+                pending -= set(changed)
             recommender.record(time.time(), len(changed) if decided > current else -len(changed))
             if changed:
                 print(f"{time.strftime('%H:%M:%S')} {service}: {action} done: {', '.join(changed)} "
@@ -145,7 +152,8 @@ def run(service: str, overlay: str, interval: float, scale_down_window: int | No
             if log:
                 log.write(json.dumps({"time": time.time(), "replicas": current, "rps": rps, "cpu": cpu,
                                       "by_rps": by_rps, "by_cpu": by_cpu, "recommended": raw, "decided": decided,
-                                      "changed": changed, "now": len(scale.replicas_of(load_plan(), service))}) + "\n")
+                                      "changed": changed, "pending": sorted(pending),
+                                      "ready": len(scale.replicas_of(load_plan(), service)) - len(pending)}) + "\n")
                 log.flush()
             time.sleep(max(0.0, interval - (time.monotonic() - tick)))
     except KeyboardInterrupt:

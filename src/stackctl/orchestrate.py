@@ -140,6 +140,8 @@ def print_urls(plan: dict[str, NativeService]) -> None:
         return f"http://{'localhost' if plan[name].published else plan[name].address}:{port}{path}"
 
     print("\nScaleShop is up:")
+    print(f"  storefront         {url('nginx', 8080, '/')}")
+    print(f"  control room       {url('nginx', 8080, '/lab/')}")
     print(f"  shop API (nginx)   {url('nginx', 8080, '/api/products')}")
     print(f"  OpenAPI docs       {url('nginx', 8080, '/api/docs')}")
     print(f"  Prometheus         {url('prometheus', 9090)}")
@@ -206,3 +208,22 @@ def wait_healthy(name: str, timeout: float = 60, since: float = 0.0) -> float:
         time.sleep(0.2)
     print(f"{name} not healthy after {timeout}s", file=sys.stderr)
     raise SystemExit(1)
+
+
+def recreate(name: str, timeout: float = 300) -> float:
+    """Like `docker compose up -d NAME`: translate the compose file again (with the current
+    environment, e.g. a changed latency knob) and restart what changed, without waiting on the
+    health of the whole stack; return how long until NAME was healthy again."""
+    settings = get_settings()
+    supervisor = Supervisor(settings)
+    was_running = {n for n, info in supervisor.all_info().items() if info["statename"] == "RUNNING"}
+    plan = build_plan()
+    settings.supervisor_conf.write_text(render_conf(plan, settings))
+    supervisor.ensure_started()  # stops and re-adds the programs whose translation changed
+    infos = supervisor.all_info()
+    for other in was_running - {name}:
+        if other in infos and infos[other]["statename"] != "RUNNING":
+            supervisor.start(other)  # changed too (e.g. a mounted config): back with its new spec
+    supervisor.start(name)
+    return wait_healthy(name, timeout=timeout)
+

@@ -3,8 +3,9 @@ replica count does on Kubernetes (seed: "Autoscaling (Elasticity)").
 
 Adding `products-3`: the compose entry of the service's first replica, with its own name,
 translated like every other service (its own loopback address, from {net}.200 on, and its own
-container directory), becomes a supervisord program; once its compose health check passes it
-is registered where the others find it:
+container directory), becomes a supervisord program at once; once its compose health check
+passes (the caller polls `register_ready`, as endpoints wait for readiness) it is registered
+where the others find it:
   - the gateways' replica set in Redis (gateway.discovery), so it gets traffic;
   - a Prometheus file_sd target (infra/prometheus/prometheus.yml), so it gets scraped.
 Removing one, the reverse, drain first: deregistered, then DRAIN_SECONDS for every gateway to
@@ -57,9 +58,10 @@ def redis_client(plan: dict[str, NativeService]) -> redis.Redis:
     return redis.Redis.from_url(gateway.env["REDIS_URL"], socket_timeout=2, decode_responses=True)
 
 
-def publish(plan: dict[str, NativeService], service: str) -> None:
-    """Register the service's current replicas with the gateways (the whole set, in one step)."""
-    urls = [url_of(plan[name]) for name in replicas_of(plan, service)]
+def publish(plan: dict[str, NativeService], service: str, exclude: set[str] = frozenset()) -> None:
+    """Register the service's replicas, but those in `exclude` (not ready yet), with the gateways
+    (the whole set, in one step)."""
+    urls = [url_of(plan[name]) for name in replicas_of(plan, service) if name not in exclude]
     with redis_client(plan).pipeline() as pipe:  # MULTI/EXEC: a gateway never reads half an update
         pipe.delete(key_of(service))
         pipe.sadd(key_of(service), *urls)
@@ -88,8 +90,9 @@ def compose_services() -> dict:
     return load_compose(get_settings().compose_file)["services"]
 
 
-def add_replicas(service: str, count: int, compose: dict | None = None) -> list[str]:
-    """Start `count` new replicas, wait until each is healthy, then register them. Returns their names."""
+def start_replicas(service: str, count: int, compose: dict | None = None) -> list[str]:
+    """Start `count` new replicas and return their names at once, like a Deployment creating pods:
+    they get traffic only once `register_ready` has seen them healthy."""
     settings = get_settings()
     plan = load_plan()
     existing = replicas_of(plan, service)
@@ -112,15 +115,22 @@ def add_replicas(service: str, count: int, compose: dict | None = None) -> list[
     supervisor.ensure_started()  # reloadConfig: supervisord learns the new programs
     for name in added:
         supervisor.start(name)
-    with ThreadPoolExecutor(max_workers=len(added)) as pool:
-        list(pool.map(lambda name: orchestrate.wait_healthy(name, timeout=180), added))
-    for name in added:
-        scrape_target(plan[name], service)
-    publish(plan, service)
     return added
 
 
-def remove_replicas(service: str, count: int, compose: dict | None = None,
+def register_ready(service: str, pending: set[str]) -> list[str]:
+    """Run the compose health check of each pending replica once; register the healthy ones
+    (Prometheus target, then the gateways' set, which leaves out those still pending)."""
+    plan = load_plan()
+    ready = [name for name in sorted(pending) if name in plan and orchestrate.run_healthcheck(plan[name])]
+    for name in ready:
+        scrape_target(plan[name], service)
+    if ready:
+        publish(plan, service, exclude=pending - set(ready))
+    return ready
+
+
+def remove_replicas(service: str, count: int, compose: dict | None = None, pending: set[str] = frozenset(),
                     drain_seconds: float = DRAIN_SECONDS) -> list[str]:
     """Drain and stop the `count` highest-numbered added replicas. Returns their names."""
     settings = get_settings()
@@ -131,7 +141,7 @@ def remove_replicas(service: str, count: int, compose: dict | None = None,
     if not removed:
         return []
     remaining = {name: s for name, s in plan.items() if name not in removed}
-    publish(remaining, service)  # 1. no gateway chooses them from its next poll on
+    publish(remaining, service, exclude=set(pending))  # 1. no gateway chooses them from its next poll on
     time.sleep(drain_seconds)  # 2. requests already sent finish
     supervisor = Supervisor(settings)
     for name in removed:

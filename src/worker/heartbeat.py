@@ -16,7 +16,9 @@ HEARTBEAT_KEY = "scaleshop:beat:heartbeat"
 
 
 def redis_client() -> redis.Redis:
-    return redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://localhost:6379/0"), socket_timeout=2)
+    """The broker's Redis: the stamp lives beside the queue it proves."""
+    url = os.environ.get("CELERY_BROKER_URL") or os.environ.get("REDIS_URL", "redis://localhost:6379/0")
+    return redis.Redis.from_url(url, socket_timeout=2)
 
 
 @shared_task(name="worker.heartbeat.beat_heartbeat", ignore_result=True)

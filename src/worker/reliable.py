@@ -4,7 +4,7 @@ Delivery is at least once (acks_late + reject_on_worker_lost in celery_app), so 
 task must be idempotent; failures are handled in two steps:
 
 1. a task that raises is retried by Celery with exponential backoff and full jitter
-   (1 s, 2 s, 4 s, ... capped at 30 s, 5 retries), so a dependency that blinks
+   (1 s, 2 s, 4 s, ... capped at 10 s, 5 retries), so a dependency that blinks
    (a restarting database, a killed replica) costs a delay, not an order;
 2. when retries are exhausted (or the error is a `PermanentError`), the task lands in
    the `dead_letters` table of the service that owns it, with its arguments and the
@@ -50,7 +50,7 @@ class ReliableTask(Task):
     autoretry_for = (Exception,)
     dont_autoretry_for = (PermanentError,)
     retry_backoff = 1
-    retry_backoff_max = 30
+    retry_backoff_max = 10  # below the broker's visibility timeout (worker/celery_app.py)
     retry_jitter = True
     max_retries = 5
     acks_late = True

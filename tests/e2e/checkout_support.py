@@ -64,7 +64,8 @@ def wait_for_status(client: httpx.Client, user: dict, order_id: int, *statuses: 
 
 
 def stock_of(client: httpx.Client, product_id: int) -> int:
-    response = client.get(f"/api/products/{product_id}")
+    """The authoritative stock: Cache-Control: no-cache skips the edge's copy (up to 1 s old)."""
+    response = client.get(f"/api/products/{product_id}", headers={"Cache-Control": "no-cache"})
     assert response.status_code == 200, response.text
     return response.json()["stock"]
 

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.stack
 
 
 def flagctl(stack, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "FLAGS_REDIS_URL": f"redis://{stack.address('redis')}:6379/0"}
+    env = {**os.environ, "FLAGS_REDIS_URL": f"redis://{stack.address('queue-redis')}:6379/0"}
     return subprocess.run([sys.executable, "-m", "chassis.flagctl", *args], env=env, text=True,
                           capture_output=True, check=False)
 

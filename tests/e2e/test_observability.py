@@ -166,8 +166,10 @@ def drive_every_pattern(stack) -> dict:
         assert page.status_code == 200, page.text
         product_ids = [item["id"] for item in page.json()["items"]]
         for product_id in product_ids:
-            for _ in range(3):  # a miss fills the cache, the next reads hit it
-                assert client.get(f"/api/products/{product_id}").status_code == 200
+            # An edge MISS (and a Redis miss that fills the products cache), an edge HIT, then a read
+            # that skips the edge (Cache-Control: no-cache) and hits the products cache in Redis.
+            for headers in ({}, {}, {"Cache-Control": "no-cache"}):
+                assert client.get(f"/api/products/{product_id}", headers=headers).status_code == 200
         auth = register_and_login(client)
         for _ in range(3):
             assert client.get("/api/users/me", headers=auth).status_code == 200
@@ -204,7 +206,7 @@ def test_every_scrape_target_is_up(stack, exercised):
 
     assert poll(lambda: down_targets() is None, timeout=60), down_targets()
     jobs = {s["metric"]["job"] for s in query(stack, "up == 1")}
-    assert {"worker", "nginx", "redis", "postgres", "gateway", *SERVICES} <= jobs
+    assert {"worker", "nginx", "edge", "redis", "postgres", "gateway", *SERVICES} <= jobs
 
 
 def test_a_stopped_replica_shows_down_and_its_sibling_takes_the_load(exercised):
@@ -256,7 +258,9 @@ def logs_with(stack, request_id: str, names: list[str]) -> dict[str, bool]:
 def test_one_request_id_appears_at_nginx_a_gateway_and_the_service(stack, exercised):
     request_id = f"obs-{uuid.uuid4().hex}"
     with stack.client() as client:
-        response = client.get(f"/api/products/{exercised['product_ids'][0]}", headers={"X-Request-ID": request_id})
+        # no-cache: an edge cache HIT would answer at nginx and never reach a gateway.
+        response = client.get(f"/api/products/{exercised['product_ids'][0]}",
+                              headers={"X-Request-ID": request_id, "Cache-Control": "no-cache"})
     assert response.status_code == 200 and response.headers["x-request-id"] == request_id
 
     def hops():

@@ -29,8 +29,8 @@ pytestmark = pytest.mark.stack
 
 @pytest.fixture(scope="module")
 def celery(stack):
-    """The shop's Celery app, publishing to the test stack's Redis."""
-    celery_app.conf.broker_url = f"redis://{stack.address('redis')}:6379/0"
+    """The shop's Celery app, publishing to the test stack's broker (the queue Redis)."""
+    celery_app.conf.broker_url = f"redis://{stack.address('queue-redis')}:6379/0"
     yield celery_app
     celery_app.close()
 

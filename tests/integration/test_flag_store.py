@@ -13,7 +13,7 @@ pytestmark = pytest.mark.stack
 
 @pytest.fixture
 def url(stack):
-    return f"redis://{stack.address('redis')}:6379/0"
+    return f"redis://{stack.address('queue-redis')}:6379/0"
 
 
 def wait_for(predicate, timeout=3.0):

@@ -43,14 +43,33 @@ def test_every_compose_service_has_a_healthcheck_and_a_restart_policy():
             assert spec["condition"] in ("service_healthy", "service_completed_successfully"), (name, dependency)
 
 
-def test_rendered_nginx_config_passes_nginx_t(native, tmp_path):
-    nginx = native["nginx"]
-    config = rendered(nginx, "/etc/nginx/nginx.conf", tmp_path)
-    (nginx.container_dir / "tmp").mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(["nginx", "-t", "-p", str(tmp_path), "-c", str(config), "-e", str(tmp_path / "error.log")],
+def lay_out(service) -> None:
+    """The files a native container sees: mounted configs at their native paths, volume directories."""
+    for mount in service.mounts:
+        if mount.is_file:
+            mount.native_path.parent.mkdir(parents=True, exist_ok=True)
+            mount.native_path.write_text(mount.content)
+        elif not mount.source.exists():
+            mount.native_path.mkdir(parents=True, exist_ok=True)
+    (service.container_dir / "tmp").mkdir(parents=True, exist_ok=True)
+
+
+def test_rendered_edge_passes_nginx_t_with_its_modules_certificate_and_algorithm(native):
+    """edge-init as the native runtime runs it (mkcert CA + certificate, default algorithm), then
+    `nginx -t` on the rendered nginx.conf with its includes: modules load, TLS files exist."""
+    init, nginx = native["edge-init"], native["nginx"]
+    lay_out(init)
+    lay_out(nginx)
+    done = subprocess.run(init.argv, env={**init.env, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    config = next(m for m in nginx.mounts if m.target == "/etc/nginx/nginx.conf").native_path
+    tmp = nginx.container_dir / "tmp"
+    result = subprocess.run(["nginx", "-t", "-p", str(tmp), "-c", str(config), "-e", str(tmp / "error.log")],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "syntax is ok" in result.stderr
+    lb = next(m for m in nginx.mounts if m.target == "/etc/nginx/runtime").native_path / "lb.conf"
+    assert lb.read_text().strip() == "default gateways_least_conn;"
 
 
 def test_rendered_prometheus_config_passes_promtool(native, tmp_path):

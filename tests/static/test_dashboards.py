@@ -18,7 +18,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 GRAFANA = ROOT / "infra" / "grafana"
 DASHBOARDS = sorted((GRAFANA / "dashboards").glob("*.json"))
-EXPECTED = {"overview", "edge", "caching", "databases", "async", "resilience"}
+EXPECTED = {"overview", "edge", "caching", "databases", "async", "resilience", "analytics"}
 
 
 def load(path: Path) -> dict:
@@ -29,7 +29,7 @@ def panels(dashboard: dict) -> list[dict]:
     return [p for p in dashboard["panels"] if p["type"] != "row"]
 
 
-def test_the_six_dashboards_exist():
+def test_the_seven_dashboards_exist():
     assert {path.stem for path in DASHBOARDS} == EXPECTED
 
 

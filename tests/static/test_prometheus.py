@@ -30,6 +30,8 @@ KNOWN_METRICS = {
     "celery_tasks_total", "celery_task_duration_seconds_bucket",
     "pg_up", "pg_replication_lag_bytes", "pg_outbox_backlog", "pg_outbox_oldest_age_seconds",
     "pg_stat_activity_count", "redis_key_size", "redis_up", "nginx_up", "nginx_http_requests_total",
+    "analytics_event_lag_seconds_bucket", "analytics_group_lag", "analytics_group_pending", "events_dropped_total",
+    "saga_failed_by_timeout_total", "saga_stuck_orders",
     "patroni_primary", "patroni_postgres_timeline", "pgbackrest_backup_age_seconds", "pgbackrest_stanza_ok",
 }
 

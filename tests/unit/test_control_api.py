@@ -127,3 +127,10 @@ def test_code_view_serves_repository_sources_only():
     assert ok.status_code == 200 and "admin_caller" in ok.text
     for path in ["../../etc/passwd", "/etc/passwd", ".venv/pyvenv.cfg", "src/../.git/config"]:
         assert client.get("/control/code", params={"path": path}, headers=admin).status_code == 404, path
+
+
+def test_an_unknown_flag_is_a_404_and_a_customer_cannot_set_flags():
+    client, _ = client_for()
+    unknown = client.put("/control/flags/no_such_flag", json={"value": 1}, headers=bearer("admin"))
+    assert unknown.status_code == 404 and "no_such_flag" in unknown.json()["detail"]
+    assert client.put("/control/flags/latency_ms", json={"value": 300}, headers=bearer("customer")).status_code == 403

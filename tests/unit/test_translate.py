@@ -110,7 +110,8 @@ def test_translated_services_use_the_addresses_of_their_dependencies(compose, se
     assert native["products-db-1"].env["PATRONI_RESTAPI_CONNECT_ADDRESS"] == f"{node_1}:8008"
     assert native["products-db-1"].env["PATRONI_ETCD3_HOSTS"] == f"{native['etcd'].address}:2379"
     nginx_conf = next(m for m in native["nginx"].mounts if m.target == "/etc/nginx/nginx.conf")
-    assert f"server {native['gateway-1'].address}:8000" in nginx_conf.content
+    upstreams = next(m for m in native["nginx"].mounts if m.target == "/etc/nginx/scaleshop/upstreams.conf")
+    assert f"server {native['gateway-1'].address}:8000" in upstreams.content
     assert f"listen {native['nginx'].address}:8080;" in nginx_conf.content
 
 

@@ -15,6 +15,8 @@ export const CHARTS = {
     queries: [{ expr: 'sum by (replica) (rate(http_requests_total{service="gateway"}[30s]))', legend: (m) => m.replica }] },
   "rate-products": { title: "Requests per second by products replica", unit: "req/s",
     queries: [{ expr: 'sum by (replica) (rate(http_requests_total{service="products"}[30s]))', legend: (m) => m.replica }] },
+  "replicas": { title: "Serving replicas per service (autoscaling)", unit: "replicas",
+    queries: [{ expr: 'count by (job) (up{job=~"gateway|users|products|orders|payments|notifications"} == 1)', legend: (m) => m.job }] },
   "rate-orders": { title: "Requests per second by orders replica", unit: "req/s",
     queries: [{ expr: 'sum by (replica) (rate(http_requests_total{service="orders"}[30s]))', legend: (m) => m.replica }] },
   "p95": { title: "p95 latency by replica", unit: "ms",
@@ -35,13 +37,23 @@ export const CHARTS = {
     queries: [{ expr: "60 * sum by (status) (rate(orders_status_total[1m]))", legend: (m) => m.status }] },
   "breakers": { title: "Circuit breakers (0 closed, 1 half-open, 2 open)", unit: "state",
     queries: [{ expr: "max by (caller, service) (circuit_breaker_state)", legend: (m) => `${m.caller}→${m.service}` }] },
+  "edge-cache": { title: "Edge cache: responses by X-Cache-Status", unit: "req/s",
+    queries: [{ expr: "sum by (cache) (rate(edge_requests_total[30s]))", legend: (m) => m.cache }] },
+  "edge-gateways": { title: "Edge balancing: requests per gateway", unit: "req/s",
+    queries: [{ expr: "sum by (gateway) (rate(edge_upstream_requests_total[30s]))", legend: (m) => m.gateway }] },
   "rate-limits": { title: "Rate-limit refusals per second", unit: "req/s",
     queries: [{ expr: "sum by (scope) (rate(gateway_rate_limited_total[1m]))", legend: (m) => m.scope }] },
+  "analytics-events": { title: "Analytics events per second: processed by outcome, dropped", unit: "events/s",
+    queries: [{ expr: "sum by (outcome) (rate(analytics_events_processed_total[30s]))", legend: (m) => m.outcome },
+      { expr: "sum(rate(events_dropped_total[30s]))", legend: () => "dropped by producers" }] },
+  "analytics-lag": { title: "Analytics: end-to-end lag p95 and undelivered entries", unit: "s / entries",
+    queries: [{ expr: "histogram_quantile(0.95, sum by (le) (rate(analytics_event_lag_seconds_bucket[1m])))", legend: () => "lag p95 (s)" },
+      { expr: "max(analytics_group_lag) + max(analytics_group_pending)", legend: () => "undelivered + pending" }] },
 };
 
 /** Charts shown on the lab, in order (the cards name them too). */
 export const SHOWN = ["rate-gateway", "rate-products", "p95", "errors", "cache-hit-ratio", "db-reads",
-  "replica-lag", "queues", "sagas", "breakers", "rate-limits"];
+  "replica-lag", "queues", "sagas", "breakers", "rate-limits", "edge-cache", "edge-gateways"];
 
 const PALETTE = ["#2454d6", "#d6542f", "#139a5b", "#8a3fd1", "#c28a00", "#0e8fa8", "#c2185b", "#5d6b82", "#6f9c1d", "#a0522d", "#3b3b98", "#e67e22"];
 

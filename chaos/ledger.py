@@ -1,0 +1,121 @@
+"""After the fault and the recovery: what happened to every order, charge and unit of stock.
+
+Read through the public API only (the customers' own order and charge lists, the
+products' stock), so the ledger is the same in both runtimes and sees what customers see:
+
+- lost: accepted (201) but not found afterwards; stuck: still PENDING/PAID once the
+  system had time to recover (saga recovery's bounded re-drives included);
+- double charges: an order with more than one charge, or money kept ("charged", not
+  refunded) for an order that ended FAILED or CANCELLED;
+- oversold units: more units in live orders than the products had; leaked units:
+  stock still reserved for orders that failed (S0 - S1 != units in live orders).
+"""
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+
+from chaos.shopper import Accepted
+
+LIVE = {"PENDING", "PAID", "CONFIRMED"}
+FINAL = {"CONFIRMED", "FAILED", "CANCELLED"}
+
+
+@dataclass
+class Ledger:
+    placed: int
+    settled: int
+    confirmed: int
+    failed: int
+    stuck: int
+    lost: int
+    double_charges: int
+    money_kept_for_failed_orders: int
+    oversold_units: int
+    leaked_units: int
+    last_settled_at: float | None
+    statuses: dict
+
+
+def settle(host: str, accepted: list[Accepted], *, timeout: float) -> dict[int, dict]:
+    """Poll every accepted order until all are final or `timeout` passes; the last view of each."""
+    seen: dict[int, dict] = {}
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=host, timeout=10) as client:
+        while True:
+            for order in accepted:
+                if seen.get(order.order_id, {}).get("status") in FINAL:
+                    continue
+                try:
+                    response = client.get(f"/api/orders/{order.order_id}", headers=order.customer.headers)
+                except httpx.HTTPError:
+                    continue
+                seen[order.order_id] = response.json() if response.status_code == 200 else {"status": "MISSING",
+                                                                                              "code": response.status_code}
+            if all(seen.get(o.order_id, {}).get("status") in FINAL for o in accepted) or time.monotonic() > deadline:
+                return seen
+            time.sleep(1)
+
+
+def account(host: str, accepted: list[Accepted], seen: dict[int, dict], stock_before: dict[int, int]) -> Ledger:
+    statuses: dict[str, int] = defaultdict(int)
+    for view in seen.values():
+        statuses[view.get("status", "UNKNOWN")] += 1
+    with httpx.Client(base_url=host, timeout=10) as client:
+        charges = _charges(client, accepted)
+        stock_after = {pid: client.get(f"/api/products/{pid}").json()["stock"] for pid in stock_before}
+    per_order = defaultdict(list)
+    for charge in charges:
+        per_order[charge["order_id"]].append(charge)
+    ours = {o.order_id for o in accepted}
+    double = sum(1 for order_id, rows in per_order.items() if order_id in ours and len(rows) > 1)
+    kept = sum(1 for order_id, rows in per_order.items() if order_id in ours
+               and seen.get(order_id, {}).get("status") in ("FAILED", "CANCELLED")
+               and any(row["status"] == "charged" for row in rows))
+    live_units = defaultdict(int)
+    for order in accepted:
+        if seen.get(order.order_id, {}).get("status") in LIVE:
+            live_units[order.product_id] += order.quantity
+    oversold = sum(max(0, live_units[pid] - stock_before[pid]) for pid in stock_before)
+    leaked = sum((stock_before[pid] - stock_after[pid]) - live_units[pid] for pid in stock_before)
+    settled_times = [_epoch(view["updated_at"]) for view in seen.values()
+                     if view.get("status") in FINAL and view.get("updated_at")]
+    return Ledger(
+        placed=len(accepted),
+        settled=sum(statuses[s] for s in FINAL),
+        confirmed=statuses["CONFIRMED"], failed=statuses["FAILED"],
+        stuck=statuses["PENDING"] + statuses["PAID"],
+        lost=statuses["MISSING"] + (len(accepted) - len(seen)),
+        double_charges=double, money_kept_for_failed_orders=kept,
+        oversold_units=oversold, leaked_units=leaked,
+        last_settled_at=max(settled_times) if settled_times else None,
+        statuses=dict(statuses),
+    )
+
+
+def _charges(client: httpx.Client, accepted: list[Accepted]) -> list[dict]:
+    """Every charge of the shopper's customers (their own list: GET /api/payments, paged)."""
+    rows, customers = [], {o.customer.email: o.customer for o in accepted}
+    for customer in customers.values():
+        offset = 0
+        while True:
+            page = client.get("/api/payments", headers=customer.headers, params={"limit": 100, "offset": offset})
+            page.raise_for_status()
+            items = page.json()["items"]
+            rows.extend(items)
+            if len(items) < 100:
+                break
+            offset += 100
+    return rows
+
+
+def ended_at(view: dict) -> float | None:
+    """When a final order took its final state (its updated_at), as a Unix time; None if not final."""
+    return _epoch(view["updated_at"]) if view.get("status") in FINAL and view.get("updated_at") else None
+
+
+def _epoch(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()

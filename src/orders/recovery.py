@@ -1,0 +1,118 @@
+"""Saga recovery: no order stays PENDING or PAID for good, whatever the broker lost.
+
+The outbox makes "state changed" and "event stored" one transaction, but a published
+task can still vanish afterwards: a broker that crashed before its AOF reached the disk,
+a task that exhausted its retries while the payment provider was down. The saga then
+waits for an answer that will never come. This reconciler (beat, every few seconds) is
+the timeout of every waiting step:
+
+    PENDING --(no payment answer for SAGA_STEP_DEADLINE_SECONDS)--> re-drive: publish
+             order.created again; payments answers from its charge row if it already
+             charged (UNIQUE order_id: the charge stays at most once)
+    PAID    --(not confirmed within the deadline)--> confirm now (a local step)
+    PENDING --(still no answer after SAGA_MAX_RECOVERIES re-drives)--> FAILED with
+             compensation (order.timed_out: stock released, refund if charged, notified)
+
+Orders are claimed with FOR UPDATE SKIP LOCKED, so a reconciler never waits on (or
+fights) a payment result being applied to the same order, and two reconcilers never
+re-drive one order twice in one round. The deadline counts from `updated_at`, the
+time the order entered its state or was last re-driven.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import structlog
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from orders import outbox
+from orders.metrics import ORDER_STATUS
+from orders.models import Order, OrderStatus
+from orders.recovery_metrics import SAGA_FAILED_BY_TIMEOUT, SAGA_RECOVERED, SAGA_STUCK
+
+WAITING = (OrderStatus.PENDING, OrderStatus.PAID)
+
+log = structlog.get_logger("orders.recovery")
+
+
+@dataclass
+class Round:
+    """What one reconciler run did, by order id."""
+
+    redriven: list[int] = field(default_factory=list)
+    confirmed: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+    @property
+    def wrote_events(self) -> bool:
+        return bool(self.redriven or self.confirmed or self.failed)
+
+
+async def reconcile(*, sessions: async_sessionmaker[AsyncSession], deadline_seconds: float, max_recoveries: int,
+                    batch_size: int) -> Round:
+    """Re-drive or time out every order that has waited past the deadline (up to `batch_size`)."""
+    done = Round()
+    cutoff = datetime.now(timezone.utc) - timedelta(seconds=deadline_seconds)
+    async with sessions.begin() as session:
+        stuck = (await session.scalars(
+            select(Order).where(Order.status.in_(WAITING), Order.updated_at < cutoff)
+            .order_by(Order.updated_at).limit(batch_size).with_for_update(skip_locked=True)
+        )).all()
+        for order in stuck:
+            if order.status == OrderStatus.PAID:
+                _confirm(session, order)
+                done.confirmed.append(order.id)
+            elif order.recovery_attempts >= max_recoveries:
+                _time_out(session, order)
+                done.failed.append(order.id)
+            else:
+                _redrive(session, order)
+                done.redriven.append(order.id)
+    _count(done)
+    await measure_stuck(sessions=sessions, deadline_seconds=deadline_seconds)
+    if done.wrote_events:
+        log.warning("saga recovery", redriven=done.redriven, confirmed=done.confirmed, failed=done.failed)
+    return done
+
+
+def _redrive(session: AsyncSession, order: Order) -> None:
+    """Ask payments again; its answer is idempotent (the first charge row answers every repeat)."""
+    order.recovery_attempts += 1
+    order.updated_at = func.now()  # the next deadline counts from this re-drive
+    outbox.add(session, "order.created", {"order_id": order.id, "user_id": order.user_id, "total": str(order.total)})
+
+
+def _confirm(session: AsyncSession, order: Order) -> None:
+    """PAID waits only on this service: finish the step the dead task could not."""
+    order.status = OrderStatus.CONFIRMED
+    outbox.add(session, "order.confirmed", {"order_id": order.id, "user_id": order.user_id})
+
+
+def _time_out(session: AsyncSession, order: Order) -> None:
+    """Give up with compensation: stock back, refund if a charge got through after all, customer told."""
+    reason = f"payment did not answer after {order.recovery_attempts} recoveries (saga timeout)"
+    order.status = OrderStatus.FAILED
+    order.failure_reason = reason
+    outbox.add(session, "order.timed_out", {"order_id": order.id, "user_id": order.user_id,
+                                            "order_ref": order.order_ref, "reason": reason})
+
+
+def _count(done: Round) -> None:
+    SAGA_RECOVERED.labels(OrderStatus.PENDING).inc(len(done.redriven))
+    SAGA_RECOVERED.labels(OrderStatus.PAID).inc(len(done.confirmed))
+    SAGA_FAILED_BY_TIMEOUT.labels("orders").inc(len(done.failed))
+    if done.confirmed:
+        ORDER_STATUS.labels(OrderStatus.CONFIRMED).inc(len(done.confirmed))
+    if done.failed:
+        ORDER_STATUS.labels(OrderStatus.FAILED).inc(len(done.failed))
+
+
+async def measure_stuck(*, sessions: async_sessionmaker[AsyncSession], deadline_seconds: float) -> int:
+    """Orders still waiting past the deadline after this round (alert SagaOrdersStuck)."""
+    cutoff = datetime.now(timezone.utc) - timedelta(seconds=deadline_seconds)
+    async with sessions() as session:
+        waiting = await session.scalar(
+            select(func.count()).select_from(Order).where(Order.status.in_(WAITING), Order.updated_at < cutoff))
+    SAGA_STUCK.labels("orders").set(waiting)
+    return waiting

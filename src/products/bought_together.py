@@ -1,0 +1,58 @@
+""""Bought together" on the product page: association rules the analytics consumer keeps up to
+date as orders arrive (analytics.recommendations), read from the event-stream Redis.
+
+The products service only reads this model (CQRS: the analytics consumer writes it); when
+that Redis does not answer, the product page still works and this route is a clear 503.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import redis.asyncio as aioredis
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from pydantic import BaseModel
+from redis.exceptions import RedisError
+
+from analytics.recommendations import bought_together
+from analytics.settings import get_settings as analytics_settings
+from products.dependencies import ProductIdPath
+from products.settings import get_settings
+
+router = APIRouter(prefix="/products", tags=["products"])
+
+
+class Recommendation(BaseModel):
+    product_id: int
+    orders_together: int
+    support: float
+    confidence: float
+    lift: float
+
+
+class BoughtTogether(BaseModel):
+    product_id: int
+    items: list[Recommendation]
+
+
+@router.get("/{product_id}/bought-together", response_model=BoughtTogether,
+            responses={503: {"description": "the analytics store does not answer"}})
+async def get_bought_together(product_id: ProductIdPath, request: Request) -> BoughtTogether:
+    """Products often bought with this one (confidence = orders with both / orders with this one)."""
+    thresholds = analytics_settings()
+    try:
+        rules = await bought_together(request.app.state.recommendations, product_id,
+                                      min_support=thresholds.recommendation_min_support,
+                                      min_confidence=thresholds.recommendation_min_confidence)
+    except (RedisError, OSError) as error:
+        raise HTTPException(status_code=503, detail=f"analytics store unavailable: {type(error).__name__}") from None
+    return BoughtTogether(product_id=product_id, items=[rule.__dict__ for rule in rules])
+
+
+@asynccontextmanager
+async def recommendations_store(app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
+    app.state.recommendations = aioredis.Redis.from_url(
+        settings.events_redis_url or settings.redis_url, socket_timeout=settings.redis_timeout_seconds,
+        socket_connect_timeout=settings.redis_timeout_seconds)
+    yield
+    await app.state.recommendations.aclose()

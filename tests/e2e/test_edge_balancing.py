@@ -1,0 +1,104 @@
+"""The edge's load-balancing algorithms on the live test stack (infra/nginx/upstreams.conf).
+
+Each algorithm is switched in with `stackctl lb` (a graceful reload) and judged by
+where requests went: every gateway names itself in X-Served-By. With equal gateways,
+round robin alternates, weighted follows its 3:1 weights, IP hash keeps one client on one
+gateway, the consistent hash keeps one URI on one gateway. A switch under load drops nothing.
+(One slow gateway under each algorithm is `make lb-demo`'s job: bench/lb_demo.py.)
+"""
+
+import asyncio
+from collections import Counter
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.stack
+
+PATH = "/api/users/whoami"  # not cached at the edge: every request reaches a gateway
+
+
+@pytest.fixture(scope="module")
+def switch(stack):
+    """Switch the edge's algorithm; the default (least-conn) is back after the module."""
+    yield lambda algorithm: stack.ctl("lb", algorithm, capture=True)
+    stack.ctl("lb", "least-conn", capture=True)
+
+
+def shares(counts: Counter) -> dict[str, float]:
+    total = sum(counts.values())
+    return {name: counts[name] / total for name in ("gateway-1", "gateway-2")}
+
+
+def sequential(base_url: str, paths: list[str]) -> Counter:
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        return Counter(client.get(path).headers["x-served-by"] for path in paths)
+
+
+async def concurrent(base_url: str, total: int, concurrency: int, until: asyncio.Event | None = None
+                     ) -> tuple[Counter, list]:
+    """`total` GETs (or as many as fit until `until` is set) with `concurrency` in flight, on
+    keepalive connections; the gateways that answered and the failures."""
+    served, failures = Counter(), []
+    remaining = iter(range(total))
+
+    async def user(client: httpx.AsyncClient) -> None:
+        for _ in remaining:
+            if until is not None and until.is_set():
+                return
+            try:
+                response = await client.get(PATH)
+                if response.status_code != 200:
+                    failures.append(response.status_code)
+                else:
+                    served[response.headers["x-served-by"]] += 1
+            except httpx.HTTPError as error:
+                failures.append(repr(error))
+
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, timeout=10, limits=limits) as client:
+        await asyncio.gather(*(user(client) for _ in range(concurrency)))
+    return served, failures
+
+
+def test_round_robin_alternates_evenly(stack, switch):
+    switch("round-robin")
+    share = shares(sequential(stack.nginx, [PATH] * 40))
+    assert 0.4 <= share["gateway-1"] <= 0.6, share
+
+
+def test_weighted_follows_three_to_one(stack, switch):
+    switch("weighted")
+    share = shares(sequential(stack.nginx, [PATH] * 80))
+    assert 0.65 <= share["gateway-1"] <= 0.85, share
+
+
+def test_ip_hash_keeps_one_client_on_one_gateway(stack, switch):
+    switch("ip-hash")
+    served = sequential(stack.nginx, [PATH] * 30)
+    assert len(served) == 1, served
+
+
+def test_consistent_hash_keeps_one_uri_on_one_gateway_and_spreads_uris(stack, switch):
+    switch("hash")
+    gateways = set()
+    for index in range(12):
+        served = sequential(stack.nginx, [f"{PATH}?key={index}"] * 5)
+        assert len(served) == 1, (index, served)
+        gateways |= set(served)
+    assert gateways == {"gateway-1", "gateway-2"}
+
+
+def test_switching_algorithms_under_load_drops_nothing(stack, switch):
+    async def load_while_switching() -> tuple[Counter, list]:
+        switched = asyncio.Event()
+        loading = asyncio.create_task(concurrent(stack.nginx, total=10**6, concurrency=8, until=switched))
+        for algorithm in ("round-robin", "weighted", "random-two", "hash", "ip-hash", "least-conn"):
+            await asyncio.to_thread(switch, algorithm)
+            await asyncio.sleep(0.3)
+        switched.set()
+        return await loading
+
+    served, failures = asyncio.run(load_while_switching())
+    assert failures == []
+    assert sum(served.values()) > 200, served  # the load really ran across the six reloads

@@ -1,0 +1,32 @@
+"""The chaos experiments (chaos/experiments/*.json) are valid Chaos Toolkit experiments, one per row
+of the matrix, each with a steady-state hypothesis, a method and rollbacks."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPERIMENTS = sorted((ROOT / "chaos" / "experiments").glob("*.json"))
+MATRIX = {"kill-gateway", "kill-service-replica", "kill-cache", "kill-queue", "kill-worker", "kill-beat",
+          "kill-service-db", "kill-products-replica-db", "products-db-latency", "payment-provider-failing"}
+
+
+def test_one_experiment_per_row_of_the_matrix():
+    assert {path.stem for path in EXPERIMENTS} == MATRIX
+    orders = [json.loads(path.read_text())["configuration"]["scaleshop_order"] for path in EXPERIMENTS]
+    assert sorted(orders) == list(range(1, len(MATRIX) + 1))
+
+
+@pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.stem)
+def test_chaos_toolkit_validates_it_and_it_has_hypothesis_method_and_rollbacks(path, tmp_path):
+    experiment = json.loads(path.read_text())
+    assert experiment["steady-state-hypothesis"]["probes"] and experiment["method"] and experiment["rollbacks"]
+    chaos = Path(sys.executable).parent / "chaos"
+    result = subprocess.run([str(chaos), "--log-file", str(tmp_path / "chaos.log"), "validate", str(path)],
+                            cwd=tmp_path, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'src'}"})
+    assert result.returncode == 0, result.stdout + result.stderr
