@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -79,4 +80,10 @@ def restore(stanza: str, *, target_time: str | None = None, into: str | None = N
         options.append(f"--pg1-path={into}")
     if target_time:
         options += ["--type=time", f"--target={target_time}", "--target-action=promote"]
-    return run(stanza, "restore", *options)
+    result = run(stanza, "restore", *options)
+    if result.ok:
+        # The socket sits in the data directory, so backups carry its lock file with the old
+        # server's pid; if that pid is alive (the database the backup came from) Postgres refuses.
+        for lock in Path(into or data_path(stanza)).glob(".s.PGSQL.*.lock"):
+            lock.unlink()
+    return result
