@@ -39,7 +39,7 @@ async def concurrent(base_url: str, total: int, concurrency: int, until: asyncio
                      ) -> tuple[Counter, list]:
     """`total` GETs (or as many as fit until `until` is set) with `concurrency` in flight, on
     keepalive connections; the gateways that answered and the failures."""
-    served, failures = Counter(), []
+    served, failures, retried = Counter(), [], []
     remaining = iter(range(total))
 
     async def user(client: httpx.AsyncClient) -> None:
@@ -47,7 +47,14 @@ async def concurrent(base_url: str, total: int, concurrency: int, until: asyncio
             if until is not None and until.is_set():
                 return
             try:
-                response = await client.get(PATH)
+                try:
+                    response = await client.get(PATH)
+                except (httpx.ReadError, httpx.RemoteProtocolError):
+                    # A reload closes idle keepalive connections; a GET sent on one at that instant
+                    # gets no response, and clients retry it once on a new connection as browsers
+                    # do (RFC 9112 9.3.1). A second failure is a failure.
+                    retried.append(1)
+                    response = await client.get(PATH)
                 if response.status_code != 200:
                     failures.append(response.status_code)
                 else:

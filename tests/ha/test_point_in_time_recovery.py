@@ -103,6 +103,12 @@ def test_a_restore_to_a_timestamp_has_exactly_the_rows_committed_before_it(stack
     # A throwaway server on the restored directory: WAL comes from the archive (pgBackRest, with the
     # orders stanza's settings pointed at the scratch directory); archiving is off, so nothing it
     # does reaches the repository.
+    # The stack's databases take their settings on the command line, so the data directory has
+    # no postgresql.conf of its own; Postgres still needs the file to exist.
+    config = path / "postgresql.conf"
+    if not config.exists():
+        config.touch()
+        shutil.chown(config, "postgres", "postgres")
     plan = stack.plan()
     address = stack.env["STACK_NET"] + ".250"
     env = {**plan["orders-db"]["env"], "PGBACKREST_PG1_PATH": str(path),
