@@ -32,13 +32,17 @@ NOT_FORWARDED = HOP_BY_HOP | set(IDENTITY_HEADERS) | {"authorization"}
 # The replica's name stays visible as X-Upstream-Replica.
 NOT_RETURNED = HOP_BY_HOP | {"x-request-id", "x-served-by", "content-encoding"}
 LOGIN_PATH = "/api/users/login"
+# No service has a route for these: they are forwarded without credentials or identity, and the
+# service's router answers 405 with the path's true `Allow` (RFC 9110 §15.5.6) instead of a 401.
+UNSERVED_METHODS = ("OPTIONS", "TRACE")
 
 router = APIRouter(prefix="/api", tags=["gateway"])
 
 
-@router.api_route("/{service}/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+@router.api_route("/{service}/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", *UNSERVED_METHODS],
                   include_in_schema=False)
-@router.api_route("/{service}", methods=["GET", "POST"], include_in_schema=False)
+@router.api_route("/{service}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", *UNSERVED_METHODS],
+                  include_in_schema=False)
 async def route(request: Request) -> Response:
     """Forward the request to a replica of `service`.
 
@@ -54,7 +58,7 @@ async def route(request: Request) -> Response:
     if segments[:1] == ["internal"] or ".." in segments:
         raise HTTPException(status_code=404, detail="not found")
 
-    identity = authenticate(request, settings.jwt_secret)
+    identity = authenticate(request, settings.jwt_secret) if request.method not in UNSERVED_METHODS else None
     if limited := rate_limit(request, identity, settings):
         return limited
     login_counter = await login_counter_name(request) if request.scope["path"] == LOGIN_PATH else None
