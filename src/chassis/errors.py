@@ -85,6 +85,7 @@ class DependencyUnavailable(ServiceError):
     def __init__(self, dependency: str, reason: str = "unavailable"):
         super().__init__(f"{dependency} is unavailable", headers={"Retry-After": "1"},
                          dependency=dependency, reason=reason)
+        self.args = (f"{dependency}: {reason}",)  # logs and tracebacks say why, not only what
         self.dependency = dependency
         self.reason = reason
 
