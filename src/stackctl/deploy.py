@@ -132,7 +132,9 @@ class Thresholds:
     max_error_increase: float = 0.02  # error rate may exceed the baseline's by 2 points at most
     max_latency_ratio: float = 2.0  # p95 may be twice the baseline's ...
     latency_slack_seconds: float = 0.25  # ... plus this (a shared machine's p95 is noisy)
-    min_requests: int = 10  # fewer canary requests than this prove nothing either way
+    # Fewer canary requests than this prove nothing either way. Few suffice: a failing canary gets
+    # few (the gateways retry its 5xx elsewhere and eject it for a while), and 5 of 5 failing is a verdict.
+    min_requests: int = 5
 
 
 def prometheus_value(query: str) -> float | None:
@@ -154,7 +156,8 @@ def red(service: str, replicas: list[str], window: int) -> dict:
     errors = prometheus_value(f'sum(increase(http_requests_total{{{selector},status=~"5.."}}[{window}s]))') or 0.0
     p95 = prometheus_value(
         f"histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{{{selector}}}[{window}s])))")
-    return {"requests": round(requests, 1), "error_rate": round(errors / requests, 4) if requests else None,
+    # increase() extrapolates to the window's edges, so errors may come out a little above requests.
+    return {"requests": round(requests, 1), "error_rate": round(min(1.0, errors / requests), 4) if requests else None,
             "p95_seconds": None if p95 is None else round(p95, 3)}
 
 
