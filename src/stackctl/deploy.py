@@ -132,9 +132,12 @@ class Thresholds:
     max_error_increase: float = 0.02  # error rate may exceed the baseline's by 2 points at most
     max_latency_ratio: float = 2.0  # p95 may be twice the baseline's ...
     latency_slack_seconds: float = 0.25  # ... plus this (a shared machine's p95 is noisy)
-    # Fewer canary requests than this prove nothing either way. Few suffice: a failing canary gets
-    # few (the gateways retry its 5xx elsewhere and eject it for a while), and 5 of 5 failing is a verdict.
-    min_requests: int = 5
+    # Canary requests needed before its error rate counts. Few suffice, and a failing canary gets few
+    # (the gateways retry its 5xx on another replica and eject it for 5 s): 3 failures in 3 requests
+    # from a version whose true error rate were the baseline's ~0% + 2 points has odds of 0.02^3 = 8e-6.
+    min_requests: int = 3
+    # Latency is noisier (a new replica's first requests warm its pools): its p95 counts from 20 requests.
+    min_requests_for_latency: int = 20
 
 
 def prometheus_value(query: str) -> float | None:
@@ -168,7 +171,8 @@ def verdict(canary: dict, baseline: dict, thresholds: Thresholds) -> str | None:
     baseline_errors = baseline["error_rate"] or 0.0
     if canary["error_rate"] > baseline_errors + thresholds.max_error_increase:
         return f"error rate {canary['error_rate']:.1%} vs baseline {baseline_errors:.1%}"
-    if canary["p95_seconds"] is not None and baseline["p95_seconds"] is not None:
+    if (canary["requests"] >= thresholds.min_requests_for_latency and canary["p95_seconds"] is not None
+            and baseline["p95_seconds"] is not None):
         limit = baseline["p95_seconds"] * thresholds.max_latency_ratio + thresholds.latency_slack_seconds
         if canary["p95_seconds"] > limit:
             return f"p95 {canary['p95_seconds']:.3f}s vs baseline {baseline['p95_seconds']:.3f}s (limit {limit:.3f}s)"

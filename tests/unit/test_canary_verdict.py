@@ -25,7 +25,9 @@ def test_a_slow_canary_is_rolled_back_on_its_p95():
 
 
 def test_too_few_canary_requests_are_no_verdict_yet():
-    assert verdict(figures(4, 1.0, 5.0), figures(100, 0.0, 0.3), RULES) is None
+    assert verdict(figures(2, 1.0, 5.0), figures(100, 0.0, 0.3), RULES) is None
+    assert verdict(figures(10, 0.0, 5.0), figures(100, 0.0, 0.3), RULES) is None  # p95 of 10: not yet
+    assert verdict(figures(3, 1.0, 0.01), figures(100, 0.0, 0.3), RULES)  # 3 of 3 failing: a verdict
 
 
 def test_a_baseline_without_requests_counts_as_error_free():
