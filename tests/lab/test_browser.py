@@ -1,7 +1,8 @@
 """The storefront and the control room in a real browser (Playwright driving Debian's chromium),
 on the session's live test stack (tests/conftest.py), the same one tests/e2e runs on.
 
-- a shopper signs up, searches, adds to the cart, checks out and watches the order turn CONFIRMED;
+- a shopper searches, adds to the cart, signs up when the checkout asks, checks out and watches the
+  order turn CONFIRMED;
 - a declined card (a total ending in .13, the simulated provider's test amount) shows FAILED and
   the reason, on a checkout done with the keyboard only;
 - the product page shows what was bought together with it (the analytics consumer's rules);
@@ -17,6 +18,7 @@ Waits are on conditions the page shows (a status, a node's health, a chart's las
 bounded; none sleeps and hopes.
 """
 
+import json
 import random
 import re
 import string
@@ -25,9 +27,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from e2e.checkout_support import ADMIN, PASSWORD, login, place, wait_for
+from e2e.checkout_support import ADMIN, PASSWORD, place, wait_for
 
 pytestmark = pytest.mark.stack
 
@@ -74,13 +77,30 @@ def word() -> str:
     return "zq" + "".join(random.choices(string.ascii_lowercase, k=10))
 
 
+def sign_in_api(client: httpx.Client, email: str, password: str) -> dict:
+    """Log in through the edge: the tokens. A 503 (users could not hash in time on an overloaded
+    machine) is asked again, bounded, as a person would; any other refusal fails."""
+    def attempt():
+        response = client.post("/api/users/login", json={"email": email, "password": password})
+        if response.status_code == 503:
+            return None
+        assert response.status_code == 200, response.text
+        return response.json()
+    return {**wait_for(attempt, f"a login of {email}", timeout=90, interval=1), "email": email}
+
+
 # One admin session and one customer for the whole module: every sign-up and sign-in is an argon2
 # hash, the costliest thing a shared 2-core machine does for these tests (the shopper's own
-# sign-up, through the page, is the one the tests are about).
+# sign-up and the sign-in forms, through the pages, are the ones the tests are about).
 @pytest.fixture(scope="module")
-def admin(stack) -> dict:
+def admin_session(stack) -> dict:
     with stack.client(timeout=30) as client:
-        return login(client, ADMIN["email"], ADMIN["password"])
+        return {**sign_in_api(client, ADMIN["email"], ADMIN["password"]), "role": "admin"}
+
+
+@pytest.fixture(scope="module")
+def admin(admin_session) -> dict:
+    return {"Authorization": f"Bearer {admin_session['access_token']}"}
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +109,8 @@ def customer(stack) -> dict:
     with stack.client(timeout=30) as client:
         registered = client.post("/api/users/register", json={"email": email, "password": PASSWORD, "name": "Cus Tomer"})
         assert registered.status_code == 201, registered.text
-        return {"email": email, "headers": login(client, email, PASSWORD)}
+        session = sign_in_api(client, email, PASSWORD)
+    return {"email": email, "headers": {"Authorization": f"Bearer {session['access_token']}"}}
 
 
 def admin_product(client: httpx.Client, admin: dict, name: str, price: str, stock: int = 20) -> dict:
@@ -99,25 +120,38 @@ def admin_product(client: httpx.Client, admin: dict, name: str, price: str, stoc
     return response.json()
 
 
-def sign_up(page: Page, email: str) -> None:
-    page.goto("/#/account")
-    form = page.locator("#sign-up")
-    form.get_by_label("Name").fill("Ada Browser")
-    form.get_by_label("Email").fill(email)
-    form.get_by_label("Password (at least 8 characters)").fill(PASSWORD)
-    shot(page, "account")
-    form.get_by_role("button", name="Create account").click()
-    expect(page.locator("#account-link")).to_have_text(f"Account ({email})")
+def submit_until_answered(submit, done: Locator, form: Locator) -> None:
+    """Submit a sign-in form until `done` shows. The form saying "... is unavailable" (a 503: users
+    could not hash the password in time on an overloaded machine) is answered by submitting again,
+    bounded, as a person would; any other error fails at once."""
+    unavailable = form.get_by_role("alert").filter(has_text="unavailable")
+    for _ in range(3):
+        submit()
+        expect(done.or_(form.get_by_role("alert").filter(has_text=re.compile(r"\w")))).to_be_visible(timeout=60_000)
+        if done.is_visible() or not unavailable.is_visible():
+            break
+    expect(done).to_be_visible()
 
 
 def sign_in_lab(page: Page, email: str, password: str) -> None:
+    """The lab's own gate form."""
     page.goto("/lab/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    form = page.locator("#lab-sign-in")
+    form.get_by_label("Email").fill(email)
+    form.get_by_label("Password").fill(password)
+    submit_until_answered(lambda: form.get_by_role("button", name="Sign in").click(),
+                          page.locator("#who").filter(has_text=email), form)
 
 
-def test_shopper_signs_up_searches_adds_to_cart_checks_out_and_sees_confirmed(page, stack, admin):
+def open_lab_as(page: Page, session: dict) -> None:
+    """The lab with the admin already signed in (the session the sign-in form would store)."""
+    page.add_init_script(f"localStorage.setItem('scaleshop.session', {json.dumps(json.dumps(session))})")
+    page.goto("/lab/")
+    expect(page.locator("#who")).to_have_text(f"signed in: {session['email']}")
+
+
+def test_shopper_searches_adds_to_cart_signs_up_checks_out_and_sees_confirmed(page, stack, admin):
+    """A newcomer's path: shop first, and sign up when the checkout asks, landing back in the cart."""
     name = f"Lantern {word()}"
     with stack.client(timeout=30) as client:
         product = admin_product(client, admin, name, price="24.50")
@@ -128,7 +162,6 @@ def test_shopper_signs_up_searches_adds_to_cart_checks_out_and_sees_confirmed(pa
     expect(page.locator(".product").first).to_be_visible()
     expect(page.locator("#served")).to_contain_text("gateway")
     shot(page, "storefront")
-    sign_up(page, f"browser-{word()}@example.com")
 
     search = page.get_by_label("Search products")
     search.fill(name.split()[1])
@@ -141,9 +174,20 @@ def test_shopper_signs_up_searches_adds_to_cart_checks_out_and_sees_confirmed(pa
     expect(page.locator("#served")).to_contain_text("replica")
     shot(page, "product")
     page.get_by_role("button", name="Add to cart").click()
-    expect(page.get_by_role("link", name="Cart (1)")).to_be_visible()
     page.get_by_role("link", name="Cart (1)").click()
     expect(page.locator("#cart-total")).to_have_text("€24.50")
+    page.get_by_role("button", name="Place order").click()
+    page.get_by_role("link", name="sign in or create an account").click()
+
+    email = f"browser-{word()}@example.com"
+    form = page.locator("#sign-up")
+    form.get_by_label("Name").fill("Ada Browser")
+    form.get_by_label("Email").fill(email)
+    form.get_by_label("Password (at least 8 characters)").fill(PASSWORD)
+    shot(page, "account")
+    form.get_by_role("button", name="Create account").click()
+    expect(page.locator("#account-link")).to_have_text(f"Account ({email})")
+    expect(page).to_have_url(re.compile(r"#/cart$"))
     shot(page, "cart")
     page.get_by_role("button", name="Place order").click()
     expect(page).to_have_url(re.compile(r"#/orders/\d+$"))
@@ -167,8 +211,8 @@ def test_a_declined_card_shows_failed_with_the_reason_using_the_keyboard_only(pa
     form = page.locator("#sign-in")
     form.get_by_label("Email").fill(email)
     form.get_by_label("Password").fill(PASSWORD)
-    form.get_by_label("Password").press("Enter")
-    expect(page.locator("#account-link")).to_have_text(f"Account ({email})")
+    submit_until_answered(lambda: form.get_by_label("Password").press("Enter"),
+                          page.locator("#account-link").filter(has_text=f"Account ({email})"), form)
     page.goto(f"/#/product/{product['id']}")
     page.get_by_label("Quantity").press("Enter")  # the add-to-cart form, submitted from its field
     expect(page.get_by_role("status").filter(has_text="Added 1 to the cart.")).to_be_visible()
@@ -200,18 +244,19 @@ def test_the_product_page_shows_what_was_bought_together(page, stack, admin, cus
     expect(page.get_by_role("heading", name=f"Bulb {tag}")).to_be_visible()
 
 
-def wait_all_healthy(page: Page, count: int) -> None:
-    page.wait_for_function(
-        """count => {
-            const nodes = [...document.querySelectorAll('#topology-view svg [data-component]')];
-            return nodes.length === count
-                && nodes.every(n => ['healthy', 'completed', 'absent'].includes(n.dataset.health));
-        }""", arg=count, timeout=SLOW)
+NOT_HEALTHY = """() => [...document.querySelectorAll('#topology-view svg [data-component]')]
+    .filter(n => !['healthy', 'completed', 'absent'].includes(n.dataset.health))
+    .map(n => `${n.dataset.component}: ${n.dataset.health}`)"""
 
 
-def test_the_lab_shows_every_component_healthy(page, stack):
-    sign_in_lab(page, ADMIN["email"], ADMIN["password"])
-    wait_all_healthy(page, len(stack.plan()))
+def test_the_lab_shows_every_component_healthy(page, stack, admin_session):
+    open_lab_as(page, admin_session)
+    nodes = page.locator("#topology-view svg [data-component]")
+    expect(nodes).to_have_count(len(stack.plan()))
+    try:  # all of them at the same moment
+        page.wait_for_function(f"({NOT_HEALTHY})().length === 0", timeout=SLOW)
+    except PlaywrightTimeoutError:
+        pytest.fail(f"not healthy in the lab after {SLOW // 1000} s: {page.evaluate(NOT_HEALTHY)}")
     expect(page.locator('[data-component="grafana"]').first).to_have_attribute("data-health", "absent")
     expect(page.locator(".lab-card")).to_have_count(len(list((ROOT / "web/lab/cards").glob("*.json"))))
     page.wait_for_function("document.querySelectorAll('#chart-grid .chart[data-series]').length > 0")
@@ -222,7 +267,7 @@ def test_the_lab_shows_every_component_healthy(page, stack):
 RATES = "JSON.parse(document.getElementById('chart-rate-products').dataset.series || '{}')"
 
 
-def test_stopping_a_products_replica_from_the_lab_turns_it_red_and_shifts_its_traffic(page, stack):
+def test_stopping_a_products_replica_from_the_lab_turns_it_red_and_shifts_its_traffic(page, stack, admin_session):
     stop = threading.Event()
 
     def shopper():  # steady reads past the edge cache, spread over both replicas by the gateways
@@ -237,14 +282,14 @@ def test_stopping_a_products_replica_from_the_lab_turns_it_red_and_shifts_its_tr
     traffic = threading.Thread(target=shopper, daemon=True)
     traffic.start()
     try:
-        sign_in_lab(page, ADMIN["email"], ADMIN["password"])
+        open_lab_as(page, admin_session)
         node = page.locator('#topology-view svg [data-component="products-1"]')
         expect(node).to_have_attribute("data-health", "healthy", timeout=SLOW)
         page.wait_for_function(f"() => {{ const s = {RATES}; return s['products-1'] > 0 && s['products-2'] > 0; }}",
                                timeout=SLOW)
         card = page.locator("#card-client-side-load-balancing")
         card.get_by_role("button", name="Stop products-1").click()
-        expect(page.locator("#lever-status")).to_have_text("Stop products-1: products-1 stopped", timeout=SLOW)
+        expect(card.get_by_role("status")).to_have_text("Stop products-1: products-1 stopped", timeout=SLOW)
         expect(node).to_have_attribute("data-health", "stopped")
         expect(node).to_have_class(re.compile("h-stopped"))
         # Its line falls to zero while products-2 carries the whole rate.

@@ -65,5 +65,5 @@ async function refreshTopology() {
 }
 
 startCharts(document.getElementById("chart-grid"));
-renderCards(document.getElementById("cards"), document.getElementById("lever-status"), refreshTopology);
+renderCards(document.getElementById("cards"), refreshTopology);
 refreshTopology();

@@ -58,7 +58,7 @@ export function renderCart(view) {
       <td><a href="#/product/${item.product_id}">${esc(item.name)}</a></td>
       <td><label class="visually-hidden" for="qty-${index}">Quantity of ${esc(item.name)}</label>
         <input id="qty-${index}" data-line="${index}" type="number" min="1" max="100" value="${item.quantity}" class="quantity" /></td>
-      <td>${money(item.price * item.quantity)}</td>
+      <td class="num">${money(item.price * item.quantity)}</td>
       <td><button type="button" class="secondary" data-remove="${index}" aria-label="Remove ${esc(item.name)}">Remove</button></td>
     </tr>`).join("")}</tbody></table></div>
     <p>Total: <span class="price" id="cart-total">${money(total)}</span></p>
@@ -83,7 +83,7 @@ export function renderCart(view) {
 async function checkout(button, view) {
   const status = view.querySelector("#checkout-status");
   if (!session.get()) {
-    status.innerHTML = `Please <a href="#/account">sign in</a> to check out.`;
+    status.innerHTML = `Please <a href="#/account?then=cart">sign in or create an account</a> to check out.`;
     return;
   }
   const items = cart().map(({ product_id, quantity }) => ({ product_id, quantity }));

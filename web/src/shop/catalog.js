@@ -98,7 +98,7 @@ export async function renderProduct(view, id) {
         <button type="submit" ${product.stock > 0 ? "" : "disabled"}>Add to cart</button>
         <span id="added" class="muted" role="status"></span>
       </form></section>
-      <section class="stack" id="bought-together" aria-labelledby="bought-together-title" hidden></section>`;
+      <section class="stack spaced" id="bought-together" aria-labelledby="bought-together-title" hidden></section>`;
     view.querySelector("#add-form").addEventListener("submit", (event) => {
       event.preventDefault();
       const quantity = Number(new FormData(event.target).get("quantity")) || 1;
