@@ -261,6 +261,8 @@ def test_the_lab_shows_every_component_healthy(page, stack, admin_session):
     expect(page.locator(".lab-card")).to_have_count(len(list((ROOT / "web/lab/cards").glob("*.json"))))
     page.wait_for_function("document.querySelectorAll('#chart-grid .chart[data-series]').length > 0")
     shot(page, "lab", full_page=True)
+    # The README's picture: the topology and the first row of charts.
+    page.screenshot(path=str(SHOTS / "lab-overview.png"), full_page=True, clip={"x": 0, "y": 0, "width": 1280, "height": 1400})
 
 
 # The last value of each line of the products chart, as the chart holds them (charts.js).

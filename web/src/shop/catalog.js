@@ -32,7 +32,7 @@ function wireAddButtons(root, products) {
 
 async function loadCategories() {
   if (categories) return categories;
-  const { data } = await api("/api/products?limit=100&sort=popularity", { auth: false });
+  const { data } = await api("/api/products?limit=100&sort=popularity", { auth: false, story: false });
   categories = [...new Set(data.items.map((product) => product.category))].sort();
   return categories;
 }
