@@ -56,14 +56,15 @@ UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), s
 
 
 def shot(page: Page, name: str, full_page: bool = False) -> None:
-    """Photograph the page at 1280 and 390 px; at 390 px it must fit and label every field."""
+    """Photograph the page at 1280 px (`full_page`: all of it) and at 390 px (the first screen); at
+    390 px it must fit the screen and label every form field."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
     desktop = page.viewport_size
     page.set_viewport_size(PHONE)
     try:
         page.wait_for_function(f"document.documentElement.clientWidth === {PHONE['width']}")
-        page.screenshot(path=str(SHOTS / f"phone-{name}.png"), full_page=full_page)
+        page.screenshot(path=str(SHOTS / f"phone-{name}.png"))  # the first screen: the lab's whole page is 23,000 px
         width = page.evaluate("document.documentElement.scrollWidth")
         unlabelled = page.evaluate(UNLABELLED)
     finally:
