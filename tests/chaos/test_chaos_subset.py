@@ -1,4 +1,4 @@
-"""A short subset of the chaos matrix on the isolated test stack (the whole matrix is `make chaos`):
+"""A short subset of the chaos matrix on an isolated test stack (`make test-chaos`; the whole matrix is `make chaos`):
 the two crashes that used to lose orders. Each runs the real experiment through Chaos Toolkit with
 the background shopper, and the report's floors must all hold."""
 
