@@ -13,7 +13,7 @@ COMPOSE := $(COMPOSE_BIN) --profile lab
 # Only the plugin can wait for health itself; with 1.29, depends_on conditions gate the start order.
 COMPOSE_WAIT := $(if $(filter docker-compose,$(COMPOSE_BIN)),,--wait)
 
-.PHONY: help bootstrap up down ps logs kill stop start clean test test-lab test-unit test-docker images grep-logs footprint
+.PHONY: help bootstrap up down ps logs kill stop start clean test test-chaos test-lab test-unit test-docker images grep-logs footprint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -88,6 +88,9 @@ test: bootstrap ## run every test: unit, static checks, then the live stack (its
 
 test-restore: bootstrap ## point-in-time restore test (not yet passing: the restore leaves an empty directory)
 	@.venv/bin/pytest tests/restore
+
+test-chaos: bootstrap ## the chaos subset (kill-queue, kill-worker) on its own isolated stack, floors asserted
+	@.venv/bin/pytest tests/chaos
 
 test-lab: bootstrap ## browser tests of the storefront and the lab + the control API (own isolated stack; screenshots in reports/ui/)
 	@.venv/bin/pytest tests/lab
@@ -238,6 +241,19 @@ flag: ## set a flag: make flag NAME=latency_ms@products-1 VALUE=300 (VALUE= empt
 
 flags: ## every flag: type, default, what is set where (make flag NAME=... VALUE=... to change one)
 	@$(FLAGCTL) list
+
+# --- Deploys without downtime (stackctl/deploy.py, stackctl/bluegreen.py): see README "Shipping without downtime" ---
+.PHONY: deploy
+STRATEGY ?= rolling
+deploy: ## ship a version: make deploy SERVICE=products VERSION=v2 STRATEGY=rolling|canary (SERVICE=gateway STRATEGY=blue-green|blue-green-rollback)
+	@test -n "$(SERVICE)" -a -n "$(VERSION)" || { echo "usage: make deploy SERVICE=products VERSION=v2 STRATEGY=rolling|canary"; exit 2; }
+ifeq ($(STACK_RUNTIME),docker)
+	@echo "Under compose: README 'Shipping without downtime' gives the equivalent commands"; exit 2
+else
+	@mkdir -p reports/deploy && PYTHONPATH=src $(PYTHON) -m $(if $(filter blue-green%,$(STRATEGY)),stackctl.bluegreen \
+	$(VERSION) $(if $(filter blue-green-rollback,$(STRATEGY)),--rollback),stackctl.deploy $(SERVICE) $(VERSION) \
+	--strategy $(STRATEGY) $(if $(STEPS),--steps $(STEPS))) --log reports/deploy/$$(date +%Y%m%d-%H%M%S).jsonl
+endif
 
 # --- Chaos experiments (chaos/, Chaos Toolkit): the matrix against the running stack ---
 .PHONY: chaos
