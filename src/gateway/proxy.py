@@ -15,6 +15,7 @@ import json
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.convertors import PathConvertor, register_url_convertor
 
 from chassis.identity import IDENTITY_HEADERS, USER_ID_HEADER, USER_ROLE_HEADER, Identity
 from gateway import analytics_events
@@ -39,7 +40,17 @@ UNSERVED_METHODS = ("OPTIONS", "TRACE")
 router = APIRouter(prefix="/api", tags=["gateway"])
 
 
-@router.api_route("/{service}/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", *UNSERVED_METHODS],
+class AnyPath(PathConvertor):
+    """`{path:any_path}`: every character of the rest of the path, a newline (%0A) too. Starlette's
+    `path` stops at one, and the gateway answered 404 for a path its service would call a bad id (422)."""
+
+    regex = "(?s:.*)"
+
+
+register_url_convertor("any_path", AnyPath())
+
+
+@router.api_route("/{service}/{path:any_path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", *UNSERVED_METHODS],
                   include_in_schema=False)
 @router.api_route("/{service}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", *UNSERVED_METHODS],
                   include_in_schema=False)

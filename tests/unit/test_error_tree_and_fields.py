@@ -200,3 +200,11 @@ def test_a_day_is_written_as_its_format_says(value, accepted):
 
 def test_decimal_prices_keep_their_cents():
     assert ProductCreate(name="lamp", category="home", price="12.50").price == Decimal("12.50")
+
+
+def test_the_gateway_routes_every_path_to_its_service_a_newline_in_it_too():
+    from gateway.proxy import router
+
+    catch_all = next(route for route in router.routes if "{path" in route.path)
+    matched = catch_all.path_regex.match("/api/products/a\nb/bought-together")
+    assert matched and matched["path"] == "a\nb/bought-together"  # the service answers 422, not the gateway 404
