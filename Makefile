@@ -221,8 +221,8 @@ else
 endif
 
 # products-db, a Patroni cluster, is restored as a new cluster (src/backups/cluster.py): both nodes
-# stopped (the replica first, so nothing fails over), the cluster's state removed from etcd, node 1
-# restored and recovered, then node 1 starts as the leader and node 2 re-clones from it.
+# stopped, the cluster's state removed from etcd, node 1 restored and recovered, then node 1 starts
+# as the leader and node 2 re-clones from it.
 RESTORE_TARGET = $(if $(TARGET_TIME),--target-time "$(TARGET_TIME)")
 FORGET_CLUSTER = printf 'products-db\nYes I am aware\n' | $(PATRONICTL) remove products-db
 restore-cluster:

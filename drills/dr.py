@@ -31,6 +31,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -120,7 +121,7 @@ def wait_until_writable(stack: Stack, timeout: float = 600) -> float:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with psycopg2.connect(orders_dsn(stack)) as connection, connection.cursor() as cursor:
+            with closing(psycopg2.connect(orders_dsn(stack))) as connection, connection.cursor() as cursor:
                 cursor.execute("SELECT pg_is_in_recovery()")
                 if not cursor.fetchone()[0]:
                     return time.time()
