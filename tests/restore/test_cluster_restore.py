@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import psycopg2
@@ -43,7 +44,9 @@ def has_backup(stack) -> bool:
 
 
 def connect(stack, *, superuser: bool = False):
-    """The cluster's primary, whichever node it is (libpq multi-host, read-write)."""
+    """The cluster's primary, whichever node it is (libpq multi-host, read-write), in autocommit: one
+    transaction per statement. Used through closing(): psycopg2's own `with connection` would wrap
+    the block in one transaction even in autocommit, and commit every row at its end."""
     plan = stack.plan()
     dsn = libpq_dsn(plan["products-1"]["env"]["DATABASE_URL"], target_session_attrs="read-write",
                     connect_timeout="5")
@@ -56,7 +59,7 @@ def connect(stack, *, superuser: bool = False):
 
 def test_make_restore_rebuilds_the_patroni_cluster_at_a_timestamp(stack):
     wait_for(lambda: has_backup(stack), "the scheduler's first backup of products", timeout=600)
-    with connect(stack) as connection, connection.cursor() as cursor:
+    with closing(connect(stack)) as connection, connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS cluster_pitr_probe")
         cursor.execute("CREATE TABLE cluster_pitr_probe (id int PRIMARY KEY)")
         for row in range(1, 21):  # autocommit: one transaction per row
@@ -66,12 +69,12 @@ def test_make_restore_rebuilds_the_patroni_cluster_at_a_timestamp(stack):
         time.sleep(1.5)
         for row in range(21, 41):
             cursor.execute("INSERT INTO cluster_pitr_probe VALUES (%s)", (row,))
-    with connect(stack, superuser=True) as connection, connection.cursor() as cursor:
+    with closing(connect(stack, superuser=True)) as connection, connection.cursor() as cursor:
         cursor.execute("SELECT pg_walfile_name(pg_switch_wal())")  # close the segment so it is archived now
         segment = cursor.fetchone()[0]
 
     def archived() -> bool:
-        with connect(stack) as connection, connection.cursor() as cursor:
+        with closing(connect(stack)) as connection, connection.cursor() as cursor:
             cursor.execute("SELECT last_archived_wal FROM pg_stat_archiver")
             last = cursor.fetchone()[0]
         return last is not None and last[:24] >= segment
@@ -83,7 +86,7 @@ def test_make_restore_rebuilds_the_patroni_cluster_at_a_timestamp(stack):
                              text=True, timeout=900)
     assert restore.returncode == 0, restore.stdout + restore.stderr
 
-    with connect(stack) as connection, connection.cursor() as cursor:
+    with closing(connect(stack)) as connection, connection.cursor() as cursor:
         cursor.execute("SELECT id FROM cluster_pitr_probe ORDER BY id")
         # Every row committed before the target time, none of the 20 committed after it.
         assert [row[0] for row in cursor.fetchall()] == list(range(1, 21))
@@ -96,5 +99,5 @@ def test_make_restore_rebuilds_the_patroni_cluster_at_a_timestamp(stack):
                               and m.get("timeline") == leader.get("timeline") for m in members)
 
     wait_for(replica_streaming, "the other node to re-clone and stream from the restored primary", timeout=180)
-    with connect(stack) as connection, connection.cursor() as cursor:
+    with closing(connect(stack)) as connection, connection.cursor() as cursor:
         cursor.execute("DROP TABLE cluster_pitr_probe")
