@@ -131,4 +131,6 @@ def test_one_request_id_follows_an_order_into_the_celery_tasks(stack):
             {task for line in lines for task in ("payments.charge", "orders.payment_result", "notifications.notify")
              if f'"task": "{task}"' in line}
     wait_for(tasks_logged, "the request id in the charge, result and notify task logs", timeout=5)
-    assert any(request_id in line for name in ("orders-1", "orders-2") for line in stack.log(name).splitlines())
+    # The services batch their access lines (flushed every 250 ms by a thread): wait, don't race the flush.
+    wait_for(lambda: any(request_id in stack.log(name) for name in ("orders-1", "orders-2")),
+             "the request id in an orders replica's log", timeout=5)
