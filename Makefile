@@ -13,7 +13,7 @@ COMPOSE := $(COMPOSE_BIN) --profile lab
 # Only the plugin can wait for health itself; with 1.29, depends_on conditions gate the start order.
 COMPOSE_WAIT := $(if $(filter docker-compose,$(COMPOSE_BIN)),,--wait)
 
-.PHONY: help bootstrap up down ps logs kill stop start clean test test-lab test-unit test-docker images grep-logs footprint
+.PHONY: help bootstrap up down ps logs kill stop start clean test test-chaos test-lab test-unit test-docker images grep-logs footprint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -88,6 +88,9 @@ test: bootstrap ## run every test: unit, static checks, then the live stack (its
 
 test-restore: bootstrap ## the restore tests alone (orders and the products cluster to a timestamp; also in make test)
 	@.venv/bin/pytest tests/restore
+
+test-chaos: bootstrap ## the chaos subset (kill-queue, kill-worker) on its own isolated stack, floors asserted
+	@.venv/bin/pytest tests/chaos
 
 test-lab: bootstrap ## browser tests of the storefront and the lab + the control API (own isolated stack; screenshots in reports/ui/)
 	@.venv/bin/pytest tests/lab

@@ -1,9 +1,10 @@
 """The edge's levers and gauges, in either runtime: switch the balancing algorithm, make gateway-2
-slow, read the edge metrics (mtail over nginx's log lines) as plain numbers."""
+slow (a fault flag), read the edge metrics (mtail over nginx's log lines) as plain numbers."""
 
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -32,12 +33,15 @@ def switch_algorithm(target: Target, algorithm: str) -> str:
 
 
 def slow_gateway(target: Target, latency_ms: int) -> None:
-    """Recreate gateway-2 with ADDED_LATENCY_MS (0: back to normal)."""
-    env = {"GATEWAY_2_ADDED_LATENCY_MS": str(latency_ms)}
+    """Make gateway-2 `latency_ms` slower (0: normal again) with the `latency_ms@gateway-2` fault
+    flag: applied by the running gateway within a second, no restart (chassis/faults.py)."""
+    action = ["set", "latency_ms@gateway-2", str(latency_ms)] if latency_ms else ["clear", "latency_ms@gateway-2"]
     if target.runtime == "docker":
-        _run(target, ["docker", "compose", "up", "-d", "--wait", "gateway-2"], env)
+        _run(target, ["docker", "compose", "exec", "-T", "worker", "python", "-m", "chassis.flagctl", *action])
     else:
-        _run(target, [sys.executable, "-m", "stackctl", "recreate", "gateway-2"], env)
+        _run(target, [sys.executable, "-m", "chassis.flagctl", *action],
+             {"FLAGS_REDIS_URL": f"redis://{target.address('queue-redis')}:6379/0"})
+    time.sleep(1.5)  # the gateways re-read their flags on a change notification, at most a second later
 
 
 def metrics_text(target: Target) -> str:

@@ -1,6 +1,7 @@
 """`make lb-demo`: the same load under each of the edge's six balancing algorithms, with one slow gateway.
 
-gateway-2 is restarted with ADDED_LATENCY_MS (LB_DEMO_SLOW_MS, default 80 ms), then for each
+gateway-2 is made slower by the fault flag `latency_ms@gateway-2` (LB_DEMO_SLOW_MS, default 80 ms;
+`make flag` sets the same flag by hand, no restart), then for each
 algorithm: switch (graceful reload), run wrk through the gateways (/api/users/whoami, never
 cached) and read from the edge metrics which gateway answered how many requests and how fast.
 Printed as a table and written with two charts to reports/lb-demo/<time>/. What to look for:

@@ -68,4 +68,4 @@ class TestStack:
         return (self.state_dir / "logs" / f"{name}.log").read_text(errors="replace")
 
     def client(self, **kwargs) -> httpx.Client:
-        return httpx.Client(base_url=self.nginx, timeout=10, **kwargs)
+        return httpx.Client(base_url=self.nginx, **{"timeout": 10, **kwargs})

@@ -5,8 +5,11 @@ supervisord; health from each component's compose health check, probed in the
 background: HTTP checks (`chassis.healthcheck URL`, `wget`/`curl URL`) in-process every
 CONTROL_HEALTH_INTERVAL_SECONDS (a subprocess per probe would cost more CPU than the
 services), other commands (`pg_isready`, `redis-cli ping`, `celery inspect ping`) as
-the command itself at the compose interval. Kill/stop/start are stackctl's: SIGKILL
-(supervisord restarts it, like `restart: unless-stopped`), stop, start.
+the command itself at the compose interval. A verdict follows Docker's rules, so the lab
+shows the same picture in both runtimes: "starting" until the first pass, "healthy" from then
+on, "unhealthy" only after RETRIES failures in a row (one probe that times out on a busy
+machine is not an outage). Kill/stop/start are stackctl's: SIGKILL (supervisord restarts it,
+like `restart: unless-stopped`), stop, start.
 """
 
 import asyncio
@@ -25,6 +28,18 @@ from stackctl.translate import NativeService
 
 log = structlog.get_logger("control.native")
 
+RETRIES = 3  # Docker's default `healthcheck.retries`: consecutive failures before "unhealthy"
+PROBE_TIMEOUT_SECONDS = 5
+
+
+def next_verdict(previous: str | None, passed: bool, failures: int) -> str:
+    """Docker's health state machine: starting -> healthy on a pass; unhealthy after RETRIES failures."""
+    if passed:
+        return "healthy"
+    if failures >= RETRIES:
+        return "unhealthy"
+    return previous or "starting"
+
 
 def http_probe_url(argv: list[str] | None) -> str | None:
     """The URL of an HTTP health check, which can be probed in-process; None for other commands."""
@@ -41,13 +56,13 @@ class NativeRuntime:
     def __init__(self, health_interval: float):
         self.settings = stack_settings()
         self.health_interval = health_interval
-        self.health: dict[str, tuple[str, float]] = {}  # name -> (verdict, when)
+        self.health: dict[str, tuple[str, float, int]] = {}  # name -> (verdict, when, failures in a row)
         self.task: asyncio.Task | None = None
         self.session: aiohttp.ClientSession | None = None
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
-        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2))
+        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=PROBE_TIMEOUT_SECONDS))
         self.task = asyncio.create_task(self._probe_forever())
 
     async def close(self) -> None:
@@ -63,22 +78,22 @@ class NativeRuntime:
         return load_plan()
 
     # ------------------------------------------------------------------ health probes
-    async def _probe(self, service: NativeService) -> str:
+    async def _probe(self, service: NativeService) -> bool:
         url = http_probe_url(service.healthcheck)
         try:
             if url:
                 async with self.session.get(url) as response:
-                    return "healthy" if response.status == 200 else "unhealthy"
+                    return response.status == 200
             process = await asyncio.create_subprocess_exec(
                 *service.healthcheck, env=process_env(service), cwd=self.settings.project_dir,
                 stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
             try:
-                return "healthy" if await asyncio.wait_for(process.wait(), timeout=10) == 0 else "unhealthy"
+                return await asyncio.wait_for(process.wait(), timeout=10) == 0
             except TimeoutError:
                 process.kill()
-                return "unhealthy"
+                return False
         except (aiohttp.ClientError, OSError, TimeoutError):
-            return "unhealthy"
+            return False
 
     def _due(self, service: NativeService, now: float) -> bool:
         verdict = self.health.get(service.name)
@@ -92,7 +107,10 @@ class NativeRuntime:
 
         async def probe(service: NativeService) -> None:
             async with limit:
-                self.health[service.name] = (await self._probe(service), time.monotonic())
+                passed = await self._probe(service)
+            previous, _, failures = self.health.get(service.name, (None, 0.0, 0))
+            failures = 0 if passed else failures + 1
+            self.health[service.name] = (next_verdict(previous, passed, failures), time.monotonic(), failures)
 
         while True:
             try:
@@ -115,12 +133,14 @@ class NativeRuntime:
         for name, service in plan.items():
             info = infos.get(name)
             state = state_of(service, info)
+            if info and info["statename"] == "STOPPING":
+                state = "stopping"  # draining (seconds for gunicorn): not stopped yet, a start would be lost
             if service.absent:
                 health = "absent"
             elif service.oneshot:
                 health = {"exited-ok": "completed", "failed": "failed"}.get(state, state)
             elif state == "running":
-                health = self.health.get(name, ("starting", 0))[0] if service.healthcheck else "healthy"
+                health = self.health.get(name, ("starting",))[0] if service.healthcheck else "healthy"
             else:
                 health = state
             tier = tier_of(name, service.kind, service.oneshot)

@@ -4,6 +4,7 @@ Every route needs the development admin (control/auth.py); every action is audit
 """
 
 import asyncio
+from collections import defaultdict
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -25,6 +26,14 @@ router = APIRouter(prefix="/control", tags=["control"])
 # Files the lab may show as "the code that implements it": the repository's own sources.
 CODE_ROOTS = ("src/", "infra/", "loadtests/", "bench/", "web/src/", "web/lab/", "k8s/", "chaos/")
 CODE_FILES = ("docker-compose.yml", "Makefile", "Dockerfile", "README.md")
+
+
+# One action per component at a time (the control API is one process: WEB_CONCURRENCY=1).
+# A stop waits for the component to drain (gunicorn's graceful shutdown takes seconds); a start
+# sent meanwhile, say a second click in the lab, would find it still "stopping" and do nothing
+# (supervisord and Docker both answer "already running"), leaving it stopped. Serialised, the
+# start runs once the stop is through.
+ACTION_LOCKS: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
 
 class LoadRequest(BaseModel):
@@ -55,7 +64,8 @@ async def act_on_component(name: str, action: Literal["kill", "stop", "start"], 
         audit.record(who, action, name, "refused: unknown component")
         raise HTTPException(status_code=404, detail=f"unknown component {name!r}")
     try:
-        message = await runtime.act(name, action)
+        async with ACTION_LOCKS[name]:
+            message = await runtime.act(name, action)
     except Exception as error:
         audit.record(who, action, name, f"failed: {error}")
         raise HTTPException(status_code=503, detail=f"{runtime.name} runtime: {action} {name} failed: {error}") from error

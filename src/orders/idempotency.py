@@ -10,10 +10,14 @@ many concurrent requests wins, whatever replica each lands on:
     same body, in flight -> 409: the first request is still running, retry later
     other body           -> 422: a key names one request, not a new one
 
-A request that fails before writing an order releases its key, so the client may
-retry with it. One that died mid-flight (a killed replica) leaves the key in flight;
-after `idempotency_lock_seconds` a retry takes it over and reuses its order_ref,
-which products' idempotent reservation turns into the same reservation.
+A request that products refused (no stock) releases its key, so the client may retry
+with it. One whose reservation is *in doubt* (products timed out or was unreachable: it
+may still commit after we gave up) frees the key for an immediate take-over instead: the
+retry reuses the key's order_ref, which products' idempotent reservation turns into the
+same reservation, never a second one. One that died mid-flight (a killed replica) leaves
+the key in flight; after `idempotency_lock_seconds` a retry takes it over the same way.
+A key nobody came back for is abandoned: the saga reconciler releases its order_ref's
+stock and deletes it (orders.recovery.release_abandoned_claims).
 Keys are kept `idempotency_ttl_hours` (>= 24 h) and purged by a beat task.
 """
 
@@ -21,7 +25,7 @@ import uuid
 from dataclasses import dataclass
 
 from fastapi import HTTPException
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -113,6 +117,27 @@ async def release(*, sessions: async_sessionmaker[AsyncSession], user_id: int, k
             delete(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key,
                                          IdempotencyKey.status == "in_flight")
         )
+
+
+async def free_for_retry(*, sessions: async_sessionmaker[AsyncSession], user_id: int, key: str,
+                         lock_seconds: int) -> None:
+    """The reservation is in doubt: keep the key and its order_ref, but let a retry take it over now."""
+    async with sessions.begin() as session:
+        await session.execute(
+            update(IdempotencyKey)
+            .where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key, IdempotencyKey.status == "in_flight")
+            .values(locked_at=func.now() - func.make_interval(0, 0, 0, 0, 0, 0, lock_seconds + 1))
+        )
+
+
+async def abandoned(*, session: AsyncSession, older_than_seconds: int, limit: int) -> list[IdempotencyKey]:
+    """Keys still in flight long after any request could hold them (nobody came back to retry)."""
+    return list((await session.scalars(
+        select(IdempotencyKey)
+        .where(IdempotencyKey.status == "in_flight",
+               IdempotencyKey.locked_at < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, older_than_seconds))
+        .order_by(IdempotencyKey.locked_at).limit(limit).with_for_update(skip_locked=True)
+    )).all())
 
 
 async def purge(*, session: AsyncSession, ttl_hours: int) -> int:

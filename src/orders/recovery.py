@@ -13,6 +13,11 @@ the timeout of every waiting step:
     PENDING --(still no answer after SAGA_MAX_RECOVERIES re-drives)--> FAILED with
              compensation (order.timed_out: stock released, refund if charged, notified)
 
+The same round also ends abandoned claims: an Idempotency-Key still in flight long after
+any request could hold it had its stock reservation in doubt (products timed out) and no
+retry came back for it; its order_ref's stock is released (idempotent at products) and the
+key deleted, so no unit stays reserved for an order that does not exist.
+
 Orders are claimed with FOR UPDATE SKIP LOCKED, so a reconciler never waits on (or
 fights) a payment result being applied to the same order, and two reconcilers never
 re-drive one order twice in one round. The deadline counts from `updated_at`, the
@@ -26,10 +31,11 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from orders import outbox
+from orders import idempotency, outbox
+from orders.clients import ProductsClient
 from orders.metrics import ORDER_STATUS
 from orders.models import Order, OrderStatus
-from orders.recovery_metrics import SAGA_FAILED_BY_TIMEOUT, SAGA_RECOVERED, SAGA_STUCK
+from orders.recovery_metrics import RESERVATIONS_RELEASED, SAGA_FAILED_BY_TIMEOUT, SAGA_RECOVERED, SAGA_STUCK
 
 WAITING = (OrderStatus.PENDING, OrderStatus.PAID)
 
@@ -74,6 +80,26 @@ async def reconcile(*, sessions: async_sessionmaker[AsyncSession], deadline_seco
     if done.wrote_events:
         log.warning("saga recovery", redriven=done.redriven, confirmed=done.confirmed, failed=done.failed)
     return done
+
+
+async def release_abandoned_claims(*, sessions: async_sessionmaker[AsyncSession], products: ProductsClient,
+                                   older_than_seconds: int, batch_size: int) -> list[str]:
+    """Release the stock of claims nobody came back for, then forget the claims; their order_refs."""
+    released = []
+    async with sessions.begin() as session:
+        for claim in await idempotency.abandoned(session=session, older_than_seconds=older_than_seconds,
+                                                 limit=batch_size):
+            try:
+                await products.release(order_ref=claim.order_ref)
+            except Exception as error:  # products away: the key stays, the next round tries again
+                log.warning("abandoned claim kept for the next round", order_ref=claim.order_ref, error=repr(error))
+                continue
+            await session.delete(claim)
+            released.append(claim.order_ref)
+    if released:
+        RESERVATIONS_RELEASED.labels("orders").inc(len(released))
+        log.warning("abandoned claims released", order_refs=released)
+    return released
 
 
 def _redrive(session: AsyncSession, order: Order) -> None:

@@ -8,3 +8,5 @@ SAGA_FAILED_BY_TIMEOUT = Counter("saga_failed_by_timeout_total",
                                  "Orders failed with compensation after their bounded re-drives", ["service"])
 SAGA_STUCK = Gauge("saga_stuck_orders", "Orders still PENDING/PAID past the step deadline after the last round",
                    ["service"], multiprocess_mode="mostrecent")
+RESERVATIONS_RELEASED = Counter("saga_abandoned_reservations_released_total",
+                                "Stock reservations released for Idempotency-Keys nobody came back for", ["service"])

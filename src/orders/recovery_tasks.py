@@ -5,6 +5,7 @@ import asyncio
 from celery import shared_task
 
 from orders import outbox, recovery
+from orders.clients import ProductsClient
 from orders.settings import get_settings
 from worker.reliable import task_database
 
@@ -23,6 +24,14 @@ async def _recover() -> dict:
         done = await recovery.reconcile(sessions=db.sessions, deadline_seconds=settings.saga_step_deadline_seconds,
                                         max_recoveries=settings.saga_max_recoveries,
                                         batch_size=settings.saga_recovery_batch_size)
+        products = ProductsClient(settings)
+        try:
+            released = await recovery.release_abandoned_claims(
+                sessions=db.sessions, products=products, batch_size=settings.saga_recovery_batch_size,
+                older_than_seconds=settings.idempotency_abandoned_seconds)
+        finally:
+            await products.aclose()
     if done.wrote_events:
         outbox.trigger_relay()
-    return {"redriven": len(done.redriven), "confirmed": len(done.confirmed), "failed": len(done.failed)}
+    return {"redriven": len(done.redriven), "confirmed": len(done.confirmed), "failed": len(done.failed),
+            "abandoned_claims_released": len(released)}

@@ -22,12 +22,11 @@ from chassis.db import Database
 from chassis.event_stream import emit_direct, make_event
 from chassis.settings import get_settings
 from orders import idempotency, outbox
-from orders.clients import ProductsClient, Reservation
+from orders.clients import ProductRefused, ProductsClient, Reservation
 from orders.metrics import ORDER_STATUS, ORDERS_PLACED
 from orders.models import Order, OrderItem, OrderStatus
 from orders.schemas import OrderCreate, OrderRead
 from orders.settings import OrdersSettings
-from worker.celery_app import app as celery_app
 
 CANCELLABLE = {OrderStatus.PENDING, OrderStatus.PAID, OrderStatus.CONFIRMED}
 
@@ -44,14 +43,23 @@ async def place(*, db: Database, products: ProductsClient, settings: OrdersSetti
     try:
         reservation = await products.reserve(order_ref=claim.order_ref,
                                              items=[item.model_dump() for item in order.items])
-    except Exception:  # refused or unreachable: nothing was reserved, nothing is kept
+    except ProductRefused:  # products said no: nothing was reserved
         await _release_key(db, user_id, key)
+        raise
+    except Exception:
+        # Timed out or unreachable: the reservation may still commit after we gave up. The key keeps
+        # its order_ref so the client's retry asks for the same reservation, not a second one that
+        # would leave this one's stock held for good (found by the chaos matrix: 21 units leaked).
+        await _free_key_for_retry(db, settings, user_id, key)
         raise
     try:
         body = await _write(db=db, user_id=user_id, key=key, reservation=reservation)
     except Exception:
-        await _compensate(products, claim.order_ref)
-        await _release_key(db, user_id, key)
+        # The order may or may not be written (a commit cut off mid-way stores the key as done with
+        # it). Releasing the stock here could release a committed order's units; instead the key keeps
+        # the order_ref: a retry replays the written order or writes it on the same reservation, and
+        # if nobody retries, the reconciler releases the reservation (orders.recovery).
+        await _free_key_for_retry(db, settings, user_id, key)
         raise
     ORDERS_PLACED.labels("orders").inc()
     ORDER_STATUS.labels(OrderStatus.PENDING).inc()
@@ -75,22 +83,17 @@ async def _write(*, db: Database, user_id: int, key: str, reservation: Reservati
     return body
 
 
-async def _compensate(products: ProductsClient, order_ref: str) -> None:
-    """The order could not be written: give its reserved stock back (now, or later from a retried task)."""
-    try:
-        await products.release(order_ref=order_ref)
-    except Exception as error:
-        log.warning("release failed; handing it to a task", order_ref=order_ref, error=repr(error))
-        try:
-            await asyncio.to_thread(celery_app.send_task, "orders.release_stock", kwargs={"order_ref": order_ref})
-        except Exception:
-            log.exception("stock reservation left behind", order_ref=order_ref)
-
-
 async def _trigger_relay() -> None:
     """Publish the new outbox row now (off the event loop; a broker that hangs costs at most 0.5 s)."""
     with suppress(asyncio.TimeoutError):
         await asyncio.wait_for(asyncio.to_thread(outbox.trigger_relay), timeout=0.5)
+
+
+async def _free_key_for_retry(db: Database, settings: OrdersSettings, user_id: int, key: str) -> None:
+    # If the database is down too, the key stays in flight: a retry takes it over after idempotency_lock_seconds.
+    with suppress(Exception):
+        await idempotency.free_for_retry(sessions=db.sessions, user_id=user_id, key=key,
+                                         lock_seconds=settings.idempotency_lock_seconds)
 
 
 async def _release_key(db: Database, user_id: int, key: str) -> None:

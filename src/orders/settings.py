@@ -19,6 +19,9 @@ class OrdersSettings(ServiceSettings):
     idempotency_ttl_hours: int = 24
     # A key still "in flight" after this long belongs to a request that died: a retry may take it over.
     idempotency_lock_seconds: int = 30
+    # A key in flight this long was abandoned (no request lives longer than gunicorn's 30 s timeout,
+    # and a client that gave up has had a minute and a half to retry): its reservation is released.
+    idempotency_abandoned_seconds: int = 120
     # Rows the outbox relay publishes per run.
     outbox_batch_size: int = 100
     # Saga recovery (orders.recovery): an order waiting this long in PENDING/PAID is re-driven;

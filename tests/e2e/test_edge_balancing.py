@@ -3,11 +3,16 @@
 Each algorithm is switched in with `stackctl lb` (a graceful reload) and judged by
 where requests went: every gateway names itself in X-Served-By. With equal gateways,
 round robin alternates, weighted follows its 3:1 weights, IP hash keeps one client on one
-gateway, the consistent hash keeps one URI on one gateway. A switch under load drops nothing.
-(One slow gateway under each algorithm is `make lb-demo`'s job: bench/lb_demo.py.)
+gateway, the consistent hash keeps one URI on one gateway. With one gateway made slow by a fault
+flag, least connections sends it less than round robin does. A switch under load drops nothing.
+(The whole table, one slow gateway under each algorithm, is `make lb-demo`: bench/lb_demo.py.)
 """
 
 import asyncio
+import os
+import subprocess
+import sys
+import time
 from collections import Counter
 
 import httpx
@@ -94,6 +99,32 @@ def test_consistent_hash_keeps_one_uri_on_one_gateway_and_spreads_uris(stack, sw
         assert len(served) == 1, (index, served)
         gateways |= set(served)
     assert gateways == {"gateway-1", "gateway-2"}
+
+
+@pytest.fixture
+def slow_gateway_2(stack):
+    """gateway-2 answers 150 ms late (the `latency_ms` fault flag, applied within a second, no restart)."""
+    def flagctl(*args: str) -> None:
+        env = {**os.environ, "FLAGS_REDIS_URL": f"redis://{stack.address('queue-redis')}:6379/0"}
+        subprocess.run([sys.executable, "-m", "chassis.flagctl", *args], env=env, check=True, capture_output=True)
+    flagctl("set", "latency_ms@gateway-2", "150")
+    time.sleep(1.5)
+    yield
+    flagctl("clear", "latency_ms@gateway-2")
+    time.sleep(1.5)
+
+
+def test_least_connections_sends_a_slow_gateway_less_than_round_robin(stack, switch, slow_gateway_2):
+    # Each gateway's share under the same concurrent load: round robin ignores how busy a gateway
+    # is (half each); least connections sees the slow one holding its requests longer.
+    switch("round-robin")
+    by_turns, failures = asyncio.run(concurrent(stack.nginx, total=120, concurrency=8))
+    assert failures == []
+    switch("least-conn")
+    by_load, failures = asyncio.run(concurrent(stack.nginx, total=120, concurrency=8))
+    assert failures == []
+    assert abs(shares(by_turns)["gateway-2"] - 0.5) <= 0.1, by_turns
+    assert shares(by_load)["gateway-2"] < shares(by_turns)["gateway-2"] - 0.15, (by_load, by_turns)
 
 
 def test_switching_algorithms_under_load_drops_nothing(stack, switch):

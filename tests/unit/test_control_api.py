@@ -3,8 +3,10 @@ or expired one, in production mode whatever the token, and for a component that 
 the admin's actions go through and are audited with who and what. The runtime here is a fake
 (the live tests drive the real one through the edge: tests/e2e/test_control.py)."""
 
+import asyncio
 import time
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -134,3 +136,27 @@ def test_an_unknown_flag_is_a_404_and_a_customer_cannot_set_flags():
     unknown = client.put("/control/flags/no_such_flag", json={"value": 1}, headers=bearer("admin"))
     assert unknown.status_code == 404 and "no_such_flag" in unknown.json()["detail"]
     assert client.put("/control/flags/latency_ms", json={"value": 300}, headers=bearer("customer")).status_code == 403
+
+
+class SlowStopRuntime(FakeRuntime):
+    """A stop that drains for a while, like gunicorn's graceful shutdown."""
+
+    async def act(self, name, action):
+        self.actions.append((name, f"{action} begins"))
+        await asyncio.sleep(0.3 if action == "stop" else 0)
+        self.actions.append((name, f"{action} ends"))
+        return f"{action} {name}"
+
+
+async def test_a_start_sent_while_a_stop_drains_runs_after_it():
+    """Two clicks in the lab, Stop then Start: the start must not land on a component still stopping
+    (supervisord would answer "already running" and it would stay stopped)."""
+    _, app = client_for()
+    app.state.runtime = SlowStopRuntime()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://control") as client:
+        stop = asyncio.create_task(client.post("/control/components/products-1/stop", headers=bearer("admin")))
+        await asyncio.sleep(0.05)
+        start = await client.post("/control/components/products-1/start", headers=bearer("admin"))
+        assert (await stop).status_code == 200 and start.status_code == 200
+    assert [action for _, action in app.state.runtime.actions] == \
+        ["stop begins", "stop ends", "start begins", "start ends"]

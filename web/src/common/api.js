@@ -62,8 +62,10 @@ export function onStory(listener) {
   listeners.add(listener);
 }
 
-/** Call the API through the edge; resolves to {data, story}, rejects with ApiError. */
-export async function api(path, { method = "GET", body, headers = {}, auth = true } = {}) {
+/** Call the API through the edge; resolves to {data, story}, rejects with ApiError.
+ * `story: false` keeps a secondary read (a page's side panel) off the strip, which keeps
+ * telling how the page's main response was served. */
+export async function api(path, { method = "GET", body, headers = {}, auth = true, story: tell = true } = {}) {
   const sent = { accept: "application/json", ...headers };
   const current = session.get();
   if (auth && current?.access_token) sent.authorization = `Bearer ${current.access_token}`;
@@ -72,7 +74,7 @@ export async function api(path, { method = "GET", body, headers = {}, auth = tru
   let response = await fetch(path, { method, headers: sent, body: body === undefined ? undefined : JSON.stringify(body) });
   if (response.status === 401 && auth && current?.refresh_token && !path.startsWith("/api/users/")) {
     // The access token lives minutes; rotate it once with the refresh token and retry.
-    if (await refresh(current)) return api(path, { method, body, headers, auth });
+    if (await refresh(current)) return api(path, { method, body, headers, auth, story: tell });
   }
   const story = storyOf(response, started);
   const text = await response.text();
@@ -83,7 +85,7 @@ export async function api(path, { method = "GET", body, headers = {}, auth = tru
     data = text;
   }
   story.path = `${method} ${path}`;
-  listeners.forEach((listener) => listener(story));
+  if (tell) listeners.forEach((listener) => listener(story));
   if (!response.ok) throw new ApiError(response.status, data?.detail ?? data ?? response.statusText, story);
   return { data, story };
 }

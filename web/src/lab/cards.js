@@ -16,6 +16,7 @@ function cardHtml(card) {
     <h4>Levers</h4>
     <div class="levers">${card.levers.map((lever, index) => `<button type="button" class="${lever.action === "start" ? "secondary" : ""}"
       data-lever="${index}">${esc(lever.label)}</button>`).join("")}</div>
+    <p class="small muted lever-status" role="status"></p>
     <h4>What to expect</h4>
     <p>${esc(card.expect)}</p>
     ${charts.length ? `<p class="small">Watch: ${charts.map((id) => `<a href="#chart-${id}">${esc(CHARTS[id]?.title || "Firing alerts")}</a>`).join(", ")}</p>` : ""}
@@ -24,11 +25,13 @@ function cardHtml(card) {
   </article>`;
 }
 
-/** Render every card into `box`; `onPulled` runs after a lever's call (to refresh the topology). */
-export function renderCards(box, status, onPulled) {
+/** Render every card into `box`; `onPulled` runs after a lever's call (to refresh the topology).
+ * What a lever answered is said in its own card, under the buttons, where the eyes are. */
+export function renderCards(box, onPulled) {
   box.innerHTML = CARDS.map(cardHtml).join("");
   box.querySelectorAll(".lab-card").forEach((element) => {
     const card = CARDS.find((c) => c.id === element.dataset.card);
+    const status = element.querySelector(".lever-status");
     element.querySelectorAll("[data-lever]").forEach((button) => button.addEventListener("click", async () => {
       const lever = card.levers[Number(button.dataset.lever)];
       button.disabled = true;

@@ -9,16 +9,25 @@ import { esc } from "../common/api.js";
 const WINDOW_S = 300;
 const STEP_S = 5;
 
+/**
+ * Requests per second of each replica of a service, and 0 for a replica that is down. A stopped
+ * replica's series goes stale, and rate() would go on showing its old value for a whole window
+ * before the line just ends; Prometheus' own `up` (0 within one 5 s scrape) says it is down, so
+ * its line drops to zero while another replica's rises: the failover is seen, not inferred.
+ */
+const replicaRate = (service) => `(sum by (replica) (rate(http_requests_total{service="${service}"}[30s]))
+  and on (replica) max by (replica) (up{job="${service}"}) == 1) or 0 * max by (replica) (up{job="${service}"})`;
+
 /** Chart id -> title, unit and queries; `legend` names a series from its labels. */
 export const CHARTS = {
   "rate-gateway": { title: "Requests per second by gateway", unit: "req/s",
-    queries: [{ expr: 'sum by (replica) (rate(http_requests_total{service="gateway"}[30s]))', legend: (m) => m.replica }] },
+    queries: [{ expr: replicaRate("gateway"), legend: (m) => m.replica }] },
   "rate-products": { title: "Requests per second by products replica", unit: "req/s",
-    queries: [{ expr: 'sum by (replica) (rate(http_requests_total{service="products"}[30s]))', legend: (m) => m.replica }] },
+    queries: [{ expr: replicaRate("products"), legend: (m) => m.replica }] },
   "replicas": { title: "Serving replicas per service (autoscaling)", unit: "replicas",
     queries: [{ expr: 'count by (job) (up{job=~"gateway|users|products|orders|payments|notifications"} == 1)', legend: (m) => m.job }] },
   "rate-orders": { title: "Requests per second by orders replica", unit: "req/s",
-    queries: [{ expr: 'sum by (replica) (rate(http_requests_total{service="orders"}[30s]))', legend: (m) => m.replica }] },
+    queries: [{ expr: replicaRate("orders"), legend: (m) => m.replica }] },
   "p95": { title: "p95 latency by replica", unit: "ms",
     queries: [{ expr: "1000 * histogram_quantile(0.95, sum by (replica, le) (rate(http_request_duration_seconds_bucket[1m])))", legend: (m) => m.replica }] },
   "errors": { title: "Error rate (5xx share) by replica", unit: "%",
@@ -104,7 +113,8 @@ class LiveChart {
       width, height: 180,
       legend: { live: false },
       scales: { x: { time: true }, y: { range: (u, min, max) => [Math.min(0, min ?? 0), Math.max(1, max ?? 1) * 1.1] } },
-      axes: [{}, { size: 50 }],
+      // Hours and minutes only: uPlot's default date ticks collide in a 300 px box.
+      axes: [{ space: 40, values: (u, ticks) => ticks.map(clock) }, { size: 50 }],
       series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: false }))],
     }, data, this.plotBox);
   }
@@ -113,6 +123,8 @@ class LiveChart {
     if (this.plot) this.plot.setSize({ width: Math.max(240, this.plotBox.clientWidth), height: 180 });
   }
 }
+
+const clock = (seconds) => new Date(seconds * 1000).toTimeString().slice(0, 5);
 
 const lastValue = (values) => {
   for (let i = values.length - 1; i >= 0; i -= 1) if (values[i] !== null) return values[i];

@@ -47,9 +47,11 @@ async function refreshTopology() {
     const data = await listComponents();
     gate.hidden = true;
     renderTopology(topologyBox, data.components);
-    const healthy = data.components.filter((c) => c.health === "healthy").length;
+    const count = (health) => data.components.filter((c) => c.health === health).length;
+    const services = data.components.filter((c) => !["completed", "absent"].includes(c.health)).length;
     const load = data.load?.running ? ` · load: ${data.load.shape}, ${data.load.users} users` : "";
-    meta.innerHTML = `${esc(data.runtime)} runtime · ${healthy} healthy of ${data.components.length}${esc(load)}
+    meta.innerHTML = `${esc(data.runtime)} runtime · ${count("healthy")} of ${services} running components healthy
+      · ${count("completed")} one-shot jobs done${count("absent") ? ` · ${count("absent")} Docker-only` : ""}${esc(load)}
       ${data.grafana ? ` · <a href="${esc(data.grafana)}">Grafana</a>` : ""}`;
   } catch (error) {
     if (error.status === 401 || error.status === 403) {
@@ -63,5 +65,5 @@ async function refreshTopology() {
 }
 
 startCharts(document.getElementById("chart-grid"));
-renderCards(document.getElementById("cards"), document.getElementById("lever-status"), refreshTopology);
+renderCards(document.getElementById("cards"), refreshTopology);
 refreshTopology();

@@ -10,8 +10,8 @@ const TIER_LABEL = { edge: "edge", gateway: "API gateways", service: "services",
 const WIDTH = 1180;
 const NODE_W = 108;
 const NODE_H = 40;
-const ROW_H = 74;
-const PER_ROW = 10;
+const ROW_H = 84; // a tier's label sits above its first row
+const PER_ROW = 10; // at most; a tier with more is split into balanced rows (11 -> 6 + 5)
 
 /** A node's colour class: its health if it runs, else its state. */
 export const healthClass = (c) => `h-${c.state === "running" ? (c.health || "starting") : c.state}`;
@@ -20,14 +20,15 @@ function layout(components) {
   const rows = [];
   for (const tier of TIERS) {
     const members = components.filter((c) => c.tier === tier);
-    for (let i = 0; i < members.length; i += PER_ROW) rows.push({ tier, first: i === 0, nodes: members.slice(i, i + PER_ROW) });
+    const perRow = Math.ceil(members.length / Math.ceil(members.length / PER_ROW));
+    for (let i = 0; i < members.length; i += perRow) rows.push({ tier, first: i === 0, nodes: members.slice(i, i + perRow) });
   }
   const positions = new Map();
   rows.forEach((row, r) => {
-    const gap = (WIDTH - 110) / row.nodes.length;
-    row.nodes.forEach((c, i) => positions.set(c.name, { x: 110 + gap * i + (gap - NODE_W) / 2, y: 20 + r * ROW_H }));
+    const gap = WIDTH / row.nodes.length;
+    row.nodes.forEach((c, i) => positions.set(c.name, { x: gap * i + (gap - NODE_W) / 2, y: 28 + r * ROW_H }));
   });
-  return { rows, positions, height: 30 + rows.length * ROW_H };
+  return { rows, positions, height: 38 + rows.length * ROW_H };
 }
 
 function svg(components) {
@@ -42,9 +43,9 @@ function svg(components) {
       edges.push(`<path class="edge" d="M${x1},${y1} C${x1},${(y1 + y2) / 2} ${x2},${(y1 + y2) / 2} ${x2},${y2}" />`);
     }
   }
-  const labels = rows.filter((row) => row.first).map((row, _, all) => {
+  const labels = rows.filter((row) => row.first).map((row) => {
     const r = rows.indexOf(row);
-    return `<text class="tier-label" x="4" y="${20 + r * ROW_H + 24}">${esc(TIER_LABEL[row.tier])}</text>`;
+    return `<text class="tier-label" x="4" y="${28 + r * ROW_H - 8}">${esc(TIER_LABEL[row.tier])}</text>`;
   });
   const nodes = components.map((c) => {
     const p = positions.get(c.name);

@@ -2,7 +2,12 @@
 // kept in the browser; the gateway verifies the JWT on every call (stateless sessions).
 import { api, esc, explain, session, signIn, signOut } from "../common/api.js";
 
-export function renderAccount(view) {
+// Where a signed-in shopper goes next: back to the page that asked them to sign in (the cart's
+// "sign in to check out"), else the shop. Only the shop's own views, never an arbitrary address.
+const RETURNS = new Set(["cart", "orders", "notifications"]);
+
+export function renderAccount(view, params = new URLSearchParams()) {
+  const next = RETURNS.has(params.get("then")) ? `#/${params.get("then")}` : "#/";
   const current = session.get();
   if (current) {
     view.innerHTML = `<section class="panel stack"><h1>Account</h1>
@@ -42,7 +47,7 @@ export function renderAccount(view) {
     error.textContent = "";
     try {
       await action(fields);
-      location.hash = "#/";
+      location.hash = next;
     } catch (failure) {
       error.innerHTML = `<span class="notice error">${esc(explain(failure))}</span>`;
     } finally {

@@ -52,14 +52,15 @@ export function renderCart(view) {
   const total = items.reduce((sum, item) => sum + item.price * item.quantity, 0);
   view.innerHTML = `<section class="panel stack"><h1>Cart</h1>
     ${items.length === 0 ? `<p class="muted">Your cart is empty. <a href="#/">Browse the shop</a>.</p>` : `
-    <table><thead><tr><th scope="col">Product</th><th scope="col">Quantity</th><th scope="col">Price</th><th></th></tr></thead>
+    <div class="table-scroll"><table class="cart"><thead><tr><th scope="col">Product</th><th scope="col">Quantity</th><th scope="col">Price</th>
+      <th scope="col"><span class="visually-hidden">Remove</span></th></tr></thead>
     <tbody>${items.map((item, index) => `<tr>
       <td><a href="#/product/${item.product_id}">${esc(item.name)}</a></td>
       <td><label class="visually-hidden" for="qty-${index}">Quantity of ${esc(item.name)}</label>
-        <input id="qty-${index}" data-line="${index}" type="number" min="1" max="100" value="${item.quantity}" style="width:5rem" /></td>
-      <td>${money(item.price * item.quantity)}</td>
+        <input id="qty-${index}" data-line="${index}" type="number" min="1" max="100" value="${item.quantity}" class="quantity" /></td>
+      <td class="num">${money(item.price * item.quantity)}</td>
       <td><button type="button" class="secondary" data-remove="${index}" aria-label="Remove ${esc(item.name)}">Remove</button></td>
-    </tr>`).join("")}</tbody></table>
+    </tr>`).join("")}</tbody></table></div>
     <p>Total: <span class="price" id="cart-total">${money(total)}</span></p>
     <p class="muted small">Test card: the simulated payment provider declines any total whose cents are .13.</p>
     <div class="row"><button type="button" id="checkout">Place order</button><span id="checkout-status" role="status"></span></div>`}
@@ -82,7 +83,7 @@ export function renderCart(view) {
 async function checkout(button, view) {
   const status = view.querySelector("#checkout-status");
   if (!session.get()) {
-    status.innerHTML = `Please <a href="#/account">sign in</a> to check out.`;
+    status.innerHTML = `Please <a href="#/account?then=cart">sign in or create an account</a> to check out.`;
     return;
   }
   const items = cart().map(({ product_id, quantity }) => ({ product_id, quantity }));

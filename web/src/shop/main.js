@@ -19,7 +19,7 @@ const routes = [
   [/^#\/orders$/, () => renderOrders(view)],
   [/^#\/orders\/(\d+)$/, (m) => renderOrder(view, Number(m[1]))],
   [/^#\/notifications$/, () => renderNotifications(view)],
-  [/^#\/account$/, () => renderAccount(view)],
+  [/^#\/account(?:\?(.*))?$/, (m) => renderAccount(view, new URLSearchParams(m[1] || ""))],
 ];
 
 async function route() {

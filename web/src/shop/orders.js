@@ -9,7 +9,8 @@ const CANCELLABLE = new Set(["PENDING", "PAID", "CONFIRMED"]);
 
 function needsSignIn(view, what) {
   if (session.get()) return false;
-  view.innerHTML = `<section class="panel"><h1>${what}</h1><p><a href="#/account">Sign in</a> to see your ${what.toLowerCase()}.</p></section>`;
+  const then = what === "Orders" ? "orders" : "notifications";
+  view.innerHTML = `<section class="panel"><h1>${what}</h1><p><a href="#/account?then=${then}">Sign in</a> to see your ${what.toLowerCase()}.</p></section>`;
   return true;
 }
 
@@ -21,11 +22,11 @@ export async function renderOrders(view) {
   const box = view.querySelector("#orders");
   try {
     const { data } = await api("/api/orders");
-    box.innerHTML = data.items.length === 0 ? `<p class="muted">No orders yet.</p>` : `<table>
+    box.innerHTML = data.items.length === 0 ? `<p class="muted">No orders yet.</p>` : `<div class="table-scroll"><table>
       <thead><tr><th scope="col">Order</th><th scope="col">Status</th><th scope="col">Total</th><th scope="col">Placed</th></tr></thead>
       <tbody>${data.items.map((order) => `<tr><td><a href="#/orders/${order.id}">#${order.id}</a></td>
-        <td>${statusBadge(order.status)}</td><td>${money(order.total)}</td>
-        <td>${new Date(order.created_at).toLocaleString()}</td></tr>`).join("")}</tbody></table>`;
+        <td>${statusBadge(order.status)}</td><td class="num">${money(order.total)}</td>
+        <td>${new Date(order.created_at).toLocaleString()}</td></tr>`).join("")}</tbody></table></div>`;
   } catch (error) {
     box.innerHTML = `<p class="notice error">${esc(explain(error))}</p>`;
   }
@@ -47,9 +48,9 @@ export async function renderOrder(view, id) {
         <p class="muted small" data-testid="status-history">Status so far: ${history.map(esc).join(" → ")}
           ${FINAL.has(order.status) ? "" : " (updating live…)"}</p>
         ${order.failure_reason ? `<p class="notice error" data-testid="failure-reason">Reason: ${esc(order.failure_reason)}</p>` : ""}
-        <table><thead><tr><th scope="col">Product</th><th scope="col">Quantity</th><th scope="col">Unit price</th></tr></thead>
+        <div class="table-scroll"><table><thead><tr><th scope="col">Product</th><th scope="col">Quantity</th><th scope="col">Unit price</th></tr></thead>
         <tbody>${order.items.map((item) => `<tr><td><a href="#/product/${item.product_id}">${esc(item.name)}</a></td>
-          <td>${item.quantity}</td><td>${money(item.unit_price)}</td></tr>`).join("")}</tbody></table>
+          <td>${item.quantity}</td><td class="num">${money(item.unit_price)}</td></tr>`).join("")}</tbody></table></div>
         <p>Total: <span class="price">${money(order.total)}</span></p>
         <div class="row">${CANCELLABLE.has(order.status) ? `<button type="button" class="danger" id="cancel">Cancel order</button>` : ""}
           <a href="#/notifications">Notifications</a><span id="cancel-status" role="status"></span></div>`;
