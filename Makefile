@@ -265,6 +265,19 @@ flag: ## set a flag: make flag NAME=latency_ms@products-1 VALUE=300 (VALUE= empt
 flags: ## every flag: type, default, what is set where (make flag NAME=... VALUE=... to change one)
 	@$(FLAGCTL) list
 
+# --- Deploys without downtime (stackctl/deploy.py, stackctl/bluegreen.py): see README "Shipping without downtime" ---
+.PHONY: deploy
+STRATEGY ?= rolling
+deploy: ## ship a version: make deploy SERVICE=products VERSION=v2 STRATEGY=rolling|canary (SERVICE=gateway STRATEGY=blue-green|blue-green-rollback)
+	@test -n "$(SERVICE)" -a -n "$(VERSION)" || { echo "usage: make deploy SERVICE=products VERSION=v2 STRATEGY=rolling|canary"; exit 2; }
+ifeq ($(STACK_RUNTIME),docker)
+	@echo "Under compose: README 'Shipping without downtime' gives the equivalent commands"; exit 2
+else
+	@mkdir -p reports/deploy && PYTHONPATH=src $(PYTHON) -m $(if $(filter blue-green%,$(STRATEGY)),stackctl.bluegreen \
+	$(VERSION) $(if $(filter blue-green-rollback,$(STRATEGY)),--rollback),stackctl.deploy $(SERVICE) $(VERSION) \
+	--strategy $(STRATEGY) $(if $(STEPS),--steps $(STEPS))) --log reports/deploy/$$(date +%Y%m%d-%H%M%S).jsonl
+endif
+
 # --- Chaos experiments (chaos/, Chaos Toolkit): the matrix against the running stack ---
 .PHONY: chaos
 chaos: ## the chaos matrix against the running stack, report under reports/chaos/: make chaos [EXPERIMENT=kill-queue]

@@ -84,6 +84,9 @@ def dashboard(uid: str, title: str, description: str, panels: list[dict], variab
     }
 
 
+BY_VERSION = "* on (service, replica) group_left (version) service_version_info"
+
+
 def ratio_or_zero(part: str, whole: str, by: str) -> str:
     """part/whole that is 0, not "no data", when `part` has no series yet (no error, no hit)."""
     return f"(sum by ({by}) ({part}) or sum by ({by}) ({whole}) * 0) / sum by ({by}) ({whole})"
@@ -103,6 +106,22 @@ def overview() -> dict:
               "RED rate of every service, all replicas summed.",
               target(f'sum by (service) (rate(http_requests_total{{replica=~"$replica"}}[{RATE}]))', "{{service}}"),
               unit="reqps"),
+        # Deploys (stackctl/deploy.py): service_version_info joined on (service, replica) splits RED by version.
+        row("Deploys: versions"),
+        panel("Replicas per version",
+              "service_version_info per service and version: a rolling deploy moves replicas from one line to the "
+              "other, a canary adds one beside the baseline, a rollback takes it away.",
+              target("count by (service, version) (service_version_info)", "{{service}} {{version}}"), width=8),
+        panel("Error rate by version",
+              "5xx share of each version's requests: the canary analysis' error rate, canary vs baseline.",
+              target(ratio_or_zero(f'rate(http_requests_total{{status=~"5.."}}[{RATE}]) {BY_VERSION}',
+                                   f"rate(http_requests_total[{RATE}]) {BY_VERSION}", "service, version"),
+                     "{{service}} {{version}}"), unit="percentunit", width=8),
+        panel("p95 latency by version",
+              "The canary analysis' p95, canary vs baseline.",
+              target(f"histogram_quantile(0.95, sum by (service, version, le) "
+                     f"(rate(http_request_duration_seconds_bucket[{RATE}]) {BY_VERSION}))", "{{service}} {{version}}"),
+              unit="s", width=8),
     ]
     for service in SERVICES:
         selector = f'service="{service}",replica=~"$replica"'

@@ -19,7 +19,7 @@ from chassis.errors import install_error_handlers
 from chassis.faults import FaultMiddleware
 from chassis.flags import flags_for
 from chassis.logs import configure_logging
-from chassis.metrics import metrics_endpoint
+from chassis.metrics import VERSION_INFO, metrics_endpoint
 from chassis.middleware import RequestContextMiddleware
 from chassis.settings import ServiceSettings
 
@@ -59,7 +59,9 @@ def create_service_app(
     if settings.environment == "development":
         # Fault flags (chassis.faults): inside the request context, so injected latency and errors show in RED.
         app.add_middleware(FaultMiddleware, flags=flags_for(settings))
-    app.add_middleware(RequestContextMiddleware, service=settings.service_name, replica=settings.replica_name)
+    app.add_middleware(RequestContextMiddleware, service=settings.service_name, replica=settings.replica_name,
+                       version=settings.service_version)
+    VERSION_INFO.labels(settings.service_name, settings.replica_name, settings.service_version).set(1)
     install_error_handlers(app)
     app.include_router(health.router)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
@@ -75,6 +77,8 @@ def whoami_router(service: str) -> APIRouter:
     @router.get("/whoami")
     async def whoami(request: Request) -> dict:
         """Which replica and worker answered: call it repeatedly to watch load balancing."""
-        return {"service": service, "replica": request.app.state.settings.replica_name, "pid": os.getpid()}
+        settings = request.app.state.settings
+        return {"service": service, "replica": settings.replica_name, "version": settings.service_version,
+                "pid": os.getpid()}
 
     return router

@@ -43,6 +43,9 @@ CATALOGUE: dict[str, FlagSpec] = {spec.name: spec for spec in (
     _millis("payment_latency_ms", "added latency per payment provider call, in ms (slow provider)"),
     _share("payment_failure_rate", "share of provider calls that fail (provider down; the task retries)"),
     _share("payment_decline_rate", "share of charges the provider declines (card declined)"),
+    # Feature flags (not faults: allowed everywhere), rolled out by percentage of users.
+    FlagSpec("search_ranking_v2", bool, False, "search ranks matches by relevance x popularity (products/service.py)",
+             fault=False),
 )}
 
 

@@ -4,7 +4,10 @@ Code asks OpenFeature, never Redis: `get_flags(settings).value("latency_ms")`. T
 provider (`RedisHashProvider`) answers from the in-memory mirror of the store
 (chassis.flag_store), choosing the most specific field for the caller:
 
-    name@<replica>  ->  name@<service>  ->  name  ->  the catalogue's default
+    name@<replica>  ->  name@<service>:<version>  ->  name@<service>  ->  name  ->  the catalogue's default
+
+(`error_rate@products:v2` breaks only the v2 replicas of products: a deliberately failing release
+for a canary to catch, stackctl/deploy.py)
 
 and, for a percentage rollout, buckets the OpenFeature targeting key (the user id) so a
 user stays in or out of it. Outside ENVIRONMENT=development fault flags resolve to their
@@ -70,7 +73,9 @@ class RedisHashProvider(AbstractProvider):
         if spec.fault and self.environment != "development":
             return FlagResolutionDetails(default, reason=Reason.DISABLED)
         attributes = context.attributes if context else {}
-        targets = tuple(t for t in (attributes.get("replica"), attributes.get("service")) if t)
+        service, version = attributes.get("service"), attributes.get("version")
+        targets = tuple(t for t in (attributes.get("replica"), service and version and f"{service}:{version}",
+                                    service) if t)
         found = self.store.lookup(key, targets)
         if found is None:
             return FlagResolutionDetails(default, reason=Reason.DEFAULT)
@@ -94,11 +99,12 @@ def bucket(flag: str, targeting_key: str) -> float:
 
 @dataclass
 class Flags:
-    """This process's flag reader: the OpenFeature client plus who is asking (service, replica)."""
+    """This process's flag reader: the OpenFeature client plus who is asking (service, replica, version)."""
 
     store: FlagStore
     service: str
     replica: str
+    version: str = "v1"
 
     def __post_init__(self) -> None:
         self.client = api.get_client(PROVIDER_NAME)
@@ -116,7 +122,8 @@ class Flags:
         cached = self._contexts.get(user_id)
         if cached is None:
             cached = EvaluationContext(targeting_key=user_id,
-                                       attributes={"service": self.service, "replica": self.replica})
+                                       attributes={"service": self.service, "replica": self.replica,
+                                                   "version": self.version})
             if len(self._contexts) < 10_000:
                 self._contexts[user_id] = cached
         return cached
@@ -135,14 +142,14 @@ def store_for(settings: ServiceSettings) -> FlagStore:
 
 
 @cache
-def get_flags(service: str, replica: str, url: str, environment: str) -> Flags:
+def get_flags(service: str, replica: str, url: str, environment: str, version: str = "v1") -> Flags:
     """One store, provider and reader per process (keyed by what identifies it)."""
     store = FlagStore(url, environment=environment)
     api.set_provider(RedisHashProvider(store, environment=environment), domain=PROVIDER_NAME)
-    return Flags(store, service, replica)
+    return Flags(store, service, replica, version)
 
 
 def flags_for(settings: ServiceSettings) -> Flags:
     """The flag reader of a service process (web replica or Celery worker)."""
     return get_flags(settings.service_name, settings.replica_name,
-                     settings.flags_redis_url or settings.redis_url, settings.environment)
+                     settings.flags_redis_url or settings.redis_url, settings.environment, settings.service_version)

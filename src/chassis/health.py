@@ -19,8 +19,9 @@ router = APIRouter(prefix="/health", tags=["health"], include_in_schema=False)
 
 @router.get("/live")
 async def live(request: Request) -> dict:
-    """The process is up and its event loop answers."""
-    return {"status": "ok", "replica": request.app.state.settings.replica_name}
+    """The process is up and its event loop answers; which version it runs (a deploy's readiness gate reads it)."""
+    settings = request.app.state.settings
+    return {"status": "ok", "replica": settings.replica_name, "version": settings.service_version}
 
 
 @router.get("/ready")

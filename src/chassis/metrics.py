@@ -29,6 +29,11 @@ LATENCY = Histogram(
     "http_request_duration_seconds", "HTTP request latency", ["service", "replica", "method", "route"],
     buckets=LATENCY_BUCKETS,
 )
+# The info-metric idiom (like kube_pod_info): 1 per replica, its version a label, so any series joins it
+# on `replica` (`... * on(replica) group_left(version) service_version_info`) and a chart splits by version.
+VERSION_INFO = Gauge(
+    "service_version_info", "The version this replica runs", ["service", "replica", "version"], multiprocess_mode="max"
+)
 IN_FLIGHT = Gauge(
     "http_requests_in_flight", "HTTP requests being served", ["service", "replica"], multiprocess_mode="livesum"
 )

@@ -39,10 +39,11 @@ def request_id_from(scope: Scope) -> str:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, service: str, replica: str):
+    def __init__(self, app: ASGIApp, service: str, replica: str, version: str = "v1"):
         self.app = app
         self.service = service
         self.replica = replica
+        self.version = version
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -63,6 +64,8 @@ class RequestContextMiddleware:
                 headers.append((b"x-request-id", request_id.encode("latin-1")))
                 # Which replica answered: lets callers label load distribution by replica name.
                 headers.append((b"x-served-by", self.replica.encode("latin-1")))
+                # Which version answered: a deploy's progress is visible in every response.
+                headers.append((b"x-service-version", self.version.encode("latin-1")))
                 headers.extend((name.encode("latin-1"), value.encode("latin-1")) for name, value in notes.items())
             await send(message)
 

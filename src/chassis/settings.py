@@ -17,6 +17,9 @@ class ServiceSettings(BaseSettings):
 
     service_name: str = "service"
     replica_name: str = "local"
+    # What this replica runs (seed: "Zero-Downtime Deployment"): a "v2" is the same image with another
+    # SERVICE_VERSION, told apart in /health/live, the X-Service-Version header and service_version_info.
+    service_version: str = "v1"
     environment: str = "development"
     log_level: str = "info"
 

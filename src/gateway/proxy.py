@@ -29,8 +29,8 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriza
 # (services trust the gateway's headers, they never see credentials).
 NOT_FORWARDED = HOP_BY_HOP | set(IDENTITY_HEADERS) | {"authorization"}
 # The gateway's own middleware sets these on the response; the replica's copies would be duplicates.
-# The replica's name stays visible as X-Upstream-Replica.
-NOT_RETURNED = HOP_BY_HOP | {"x-request-id", "x-served-by", "content-encoding"}
+# The replica's name and version stay visible as X-Upstream-Replica and X-Upstream-Version.
+NOT_RETURNED = HOP_BY_HOP | {"x-request-id", "x-served-by", "x-service-version", "content-encoding"}
 LOGIN_PATH = "/api/users/login"
 
 router = APIRouter(prefix="/api", tags=["gateway"])
@@ -79,6 +79,8 @@ async def route(request: Request) -> Response:
     headers = {name: value for name, value in response.headers.items() if name.lower() not in NOT_RETURNED}
     if served_by := response.headers.get("x-served-by"):
         headers["x-upstream-replica"] = served_by
+    if version := response.headers.get("x-service-version"):
+        headers["x-upstream-version"] = version
     return Response(content=response.content, status_code=response.status_code, headers=headers)
 
 

@@ -13,7 +13,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chassis.caching import BYPASS, VersionedCache
+from chassis.flags import flags_for
 from chassis.identity import AdminUser
+from chassis.middleware import note_response_header
 from chassis.replicas import ReadRouter
 from products import service
 from products.dependencies import ExistingProduct, PrimarySession, ProductCache, ProductIdPath, Reads
@@ -55,15 +57,22 @@ async def list_products(
 
 @router.get("/search", response_model=SearchResults)
 async def search_products(
+    request: Request,
     reads: Reads,
     q: Annotated[str, Query(min_length=1, max_length=200, description="words, \"phrases\", -excluded")],
     limit: Limit = 20,
     offset: Offset = 0,
 ) -> SearchResults:
-    """Full-text search over names and descriptions, best matches first."""
+    """Full-text search over names and descriptions, best matches first (X-Search-Ranking: which ranking)."""
+    # A feature rollout (chassis/flags.py): the user id the gateway vouches for is the targeting key,
+    # so a user keeps their ranking on every replica and every visit.
+    ranking_v2 = flags_for(request.app.state.settings).value("search_ranking_v2",
+                                                             user_id=request.headers.get("x-user-id"))
+    note_response_header("X-Search-Ranking", "v2" if ranking_v2 else "v1")
 
     async def results(session: AsyncSession) -> SearchResults:
-        products, total = await service.search(session=session, q=q, limit=limit, offset=offset)
+        products, total = await service.search(session=session, q=q, limit=limit, offset=offset,
+                                               ranking_v2=ranking_v2)
         return SearchResults(items=[ProductRead.model_validate(p) for p in products],
                              total=total, limit=limit, offset=offset)
 

@@ -36,16 +36,23 @@ async def get_all(*, session: AsyncSession, limit: int, offset: int, category: s
     return list(page), total or 0
 
 
-async def search(*, session: AsyncSession, q: str, limit: int, offset: int) -> tuple[list[Product], int]:
-    """Full-text search (GIN index on `search`), best matches first, popularity breaking ties."""
+async def search(*, session: AsyncSession, q: str, limit: int, offset: int,
+                 ranking_v2: bool = False) -> tuple[list[Product], int]:
+    """Full-text search (GIN index on `search`), best matches first, popularity breaking ties.
+
+    `ranking_v2` (the feature flag search_ranking_v2, rolled out by user) weighs relevance by
+    popularity, ts_rank x ln(popularity + 2): a popular good match beats an obscure slightly better one."""
     # websearch_to_tsquery accepts what people type ("red shoes", "lamp -desk", quoted phrases)
     # and never fails on syntax; the query is a bound parameter, never spliced into SQL.
     query = func.websearch_to_tsquery("english", q)
     matches = Product.search.op("@@")(query)
     total = await session.scalar(select(func.count()).select_from(Product).where(matches))
+    rank = func.ts_rank(Product.search, query)
+    if ranking_v2:
+        rank = rank * func.ln(Product.popularity + 2)
     page = await session.scalars(
         select(Product).where(matches)
-        .order_by(func.ts_rank(Product.search, query).desc(), Product.popularity.desc(), Product.id.asc())
+        .order_by(rank.desc(), Product.popularity.desc(), Product.id.asc())
         .limit(limit).offset(offset)
     )
     return list(page), total or 0

@@ -42,7 +42,11 @@ def active_pool(base_url: str) -> str | None:
 
 def switch(algorithm: str, timeout: float = 15.0) -> float:
     """Make `algorithm` the edge's balancing; return the seconds until new connections used it."""
-    pool = pool_of(algorithm)
+    return switch_pool(pool_of(algorithm), timeout)
+
+
+def switch_pool(pool: str, timeout: float = 15.0) -> float:
+    """Make the edge send to upstream group `pool` (an algorithm's, or blue-green's green one)."""
     volume_file("/etc/nginx/runtime", "lb.conf").write_text(f"default {pool};\n")
     started = time.monotonic()
     Supervisor(get_settings()).rpc.signalProcess("nginx", "HUP")

@@ -90,9 +90,11 @@ def compose_services() -> dict:
     return load_compose(get_settings().compose_file)["services"]
 
 
-def start_replicas(service: str, count: int, compose: dict | None = None) -> list[str]:
+def start_replicas(service: str, count: int, compose: dict | None = None,
+                   env: dict[str, str] | None = None) -> list[str]:
     """Start `count` new replicas and return their names at once, like a Deployment creating pods:
-    they get traffic only once `register_ready` has seen them healthy."""
+    they get traffic only once `register_ready` has seen them healthy. `env` is added to the
+    template's environment (a canary's SERVICE_VERSION, stackctl/deploy.py)."""
     settings = get_settings()
     plan = load_plan()
     existing = replicas_of(plan, service)
@@ -106,6 +108,7 @@ def start_replicas(service: str, count: int, compose: dict | None = None) -> lis
         name = f"{service}-{number}"
         spec = copy.deepcopy(template)
         spec["environment"]["REPLICA_NAME"] = name
+        spec["environment"].update(env or {})
         addresses[name] = address
         plan[name] = translate_service(name, spec, addresses, settings)
         added.append(name)

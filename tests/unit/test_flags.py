@@ -28,10 +28,11 @@ class SnapshotStore(FlagStore):
         pass
 
 
-def flags_over(snapshot: dict, *, service="products", replica="products-1", environment="development") -> Flags:
+def flags_over(snapshot: dict, *, service="products", replica="products-1", environment="development",
+               version="v1") -> Flags:
     store = SnapshotStore(snapshot, environment)
     api.set_provider(RedisHashProvider(store, environment=environment), domain="scaleshop-redis-hash")
-    return Flags(store, service, replica)
+    return Flags(store, service, replica, version)
 
 
 def test_the_most_specific_target_wins_replica_then_service_then_everyone():
@@ -40,6 +41,16 @@ def test_the_most_specific_target_wins_replica_then_service_then_everyone():
     assert flags_over(snapshot, replica="products-2").value("latency_ms") == 20
     assert flags_over(snapshot, service="orders", replica="orders-1").value("latency_ms") == 10
     assert flags_over({}).value("latency_ms") == 0  # the catalogue's default
+
+
+def test_a_version_target_reaches_only_the_replicas_of_that_version():
+    snapshot = {"error_rate@products:v2": 0.5, "error_rate@products": 0.1}
+    assert flags_over(snapshot, replica="products-3", version="v2").value("error_rate") == 0.5
+    assert flags_over(snapshot, replica="products-1", version="v1").value("error_rate") == 0.1
+    assert flags_over(snapshot, service="orders", replica="orders-1", version="v2").value("error_rate") == 0.0
+    # one replica's own setting still wins over its version's
+    assert flags_over({**snapshot, "error_rate@products-3": 0.0}, replica="products-3",
+                      version="v2").value("error_rate") == 0.0
 
 
 def test_fault_flags_resolve_to_their_default_outside_development():

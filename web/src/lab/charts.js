@@ -26,6 +26,14 @@ export const CHARTS = {
     queries: [{ expr: replicaRate("products"), legend: (m) => m.replica }] },
   "replicas": { title: "Serving replicas per service (autoscaling)", unit: "replicas",
     queries: [{ expr: 'count by (job) (up{job=~"gateway|users|products|orders|payments|notifications"} == 1)', legend: (m) => m.job }] },
+  // Deploys (stackctl/deploy.py): service_version_info is 1 per replica with its version as a label;
+  // joining on (service, replica) splits any RED series by version, canary vs baseline as the deploy sees it.
+  "versions": { title: "Replicas per version (deploys)", unit: "replicas",
+    queries: [{ expr: "count by (service, version) (service_version_info)", legend: (m) => `${m.service} ${m.version}` }] },
+  "errors-by-version": { title: "Error rate (5xx share) by version", unit: "%",
+    queries: [{ expr: '100 * sum by (service, version) (rate(http_requests_total{status=~"5.."}[30s]) * on (service, replica) group_left (version) service_version_info) / sum by (service, version) (rate(http_requests_total[30s]) * on (service, replica) group_left (version) service_version_info)', legend: (m) => `${m.service} ${m.version}` }] },
+  "p95-by-version": { title: "p95 latency by version", unit: "ms",
+    queries: [{ expr: "1000 * histogram_quantile(0.95, sum by (service, version, le) (rate(http_request_duration_seconds_bucket[1m]) * on (service, replica) group_left (version) service_version_info))", legend: (m) => `${m.service} ${m.version}` }] },
   "rate-orders": { title: "Requests per second by orders replica", unit: "req/s",
     queries: [{ expr: replicaRate("orders"), legend: (m) => m.replica }] },
   "p95": { title: "p95 latency by replica", unit: "ms",
