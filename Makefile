@@ -86,7 +86,7 @@ endif
 test: bootstrap ## run every test: unit, static checks, then the live stack (its own isolated instance)
 	@.venv/bin/pytest
 
-test-restore: bootstrap ## point-in-time restore test (not yet passing: the restore leaves an empty directory)
+test-restore: bootstrap ## the restore tests alone (orders and the products cluster to a timestamp; also in make test)
 	@.venv/bin/pytest tests/restore
 
 test-chaos: bootstrap ## the chaos subset (kill-queue, kill-worker) on its own isolated stack, floors asserted
@@ -182,7 +182,7 @@ else
 endif
 
 # --- High availability and disaster recovery (Patroni + etcd for products-db, pgBackRest for every database) ---
-.PHONY: db-status failover failover-drill backup backup-info restore dr-drill
+.PHONY: db-status failover failover-drill backup backup-info restore restore-cluster dr-drill
 PATRONICTL := patronictl -c /etc/patroni/patroni.yml
 DRILL := PYTHONPATH=src:. $(PYTHON) -m drills
 ifeq ($(STACK_RUNTIME),docker)
@@ -209,17 +209,40 @@ backup: ## take a backup of every database now (TYPE=full|incr, default incr; ST
 backup-info: ## the pgBackRest repository: every database's backups and archived WAL
 	@$(IN_BACKUP) pgbackrest info
 
-restore: ## restore a database from backups + WAL: make restore SERVICE=orders [TARGET_TIME="2026-12-01 06:00:00+00"]
+restore: ## restore a database from backups + WAL: make restore SERVICE=orders|products|... [TARGET_TIME="2026-12-01 06:00:00+00"]
 	@test -n "$(SERVICE)" || { echo "usage: make restore SERVICE=orders [TARGET_TIME=...]"; exit 2; }
-	@test "$(SERVICE)" != products || { echo "products-db is a Patroni cluster: see README 'Disaster recovery'"; exit 2; }
-ifeq ($(STACK_RUNTIME),docker)
+ifeq ($(SERVICE),products)
+	@$(MAKE) --no-print-directory restore-cluster
+else ifeq ($(STACK_RUNTIME),docker)
 	$(COMPOSE) stop $(SERVICE)-db
-	$(COMPOSE) run --rm --no-deps backup python -m backups.cli restore $(SERVICE) $(if $(TARGET_TIME),--target-time "$(TARGET_TIME)")
+	$(COMPOSE) run --rm --no-deps backup python -m backups.cli restore $(SERVICE) $(RESTORE_TARGET)
 	$(COMPOSE) start $(SERVICE)-db
 else
 	@$(STACKCTL) stop $(SERVICE)-db
-	@$(IN_BACKUP) python -m backups.cli restore $(SERVICE) $(if $(TARGET_TIME),--target-time "$(TARGET_TIME)")
+	@$(IN_BACKUP) python -m backups.cli restore $(SERVICE) $(RESTORE_TARGET)
 	@$(STACKCTL) start $(SERVICE)-db
+endif
+
+# products-db, a Patroni cluster, is restored as a new cluster (src/backups/cluster.py): both nodes
+# stopped, the cluster's state removed from etcd, node 1 restored and recovered, then node 1 starts
+# as the leader and node 2 re-clones from it.
+RESTORE_TARGET = $(if $(TARGET_TIME),--target-time "$(TARGET_TIME)")
+FORGET_CLUSTER = printf 'products-db\nYes I am aware\n' | $(PATRONICTL) remove products-db
+restore-cluster:
+ifeq ($(STACK_RUNTIME),docker)
+	$(COMPOSE) stop products-db-2
+	$(COMPOSE) stop products-db-1
+	$(COMPOSE) run --rm --no-deps --entrypoint sh products-db-1 -c "$(FORGET_CLUSTER)"
+	$(COMPOSE) run --rm --no-deps backup python -m backups.cli restore products $(RESTORE_TARGET)
+	$(COMPOSE) start products-db-1
+	$(COMPOSE) start products-db-2
+else
+	@$(STACKCTL) stop products-db-2
+	@$(STACKCTL) stop products-db-1
+	@$(IN_PATRONI) sh -c "$(FORGET_CLUSTER)"
+	@$(IN_BACKUP) python -m backups.cli restore products $(RESTORE_TARGET)
+	@$(STACKCTL) start products-db-1
+	@$(STACKCTL) start products-db-2
 endif
 
 dr-drill: ## destroy the orders database under a stream of orders, restore it, report RPO and RTO (reports/dr/)

@@ -49,21 +49,31 @@ class Stack:
         self.kill_and_keep_down(name, signals.postmaster_pid(service))
 
     def kill_and_keep_down(self, name: str, *more_pids: int) -> None:
-        """SIGKILL the component (and `more_pids`) and keep it down: a lost machine, not a restart."""
-        for pid in (self.supervisor.info(name)["pid"], *more_pids):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        # supervisord restarts what exits unexpectedly: stop it again until it stays stopped.
+        """SIGKILL the component (and `more_pids`) and keep it down: a lost machine, not a restart.
+
+        supervisord restarts a program that exits on its own, so killing first and stopping after
+        races with that restart (under load the restarted server wins). Instead, in one instant:
+        freeze the process group (SIGSTOP: nothing more is written or answered), tell supervisord
+        the program is stopping (an exit while STOPPING is expected, never restarted), SIGKILL the
+        group. supervisord starts every program in its own process group."""
+        groups = {self.supervisor.info(name)["pid"], *more_pids}
+        self._signal_groups(groups, signal.SIGSTOP)
+        self.supervisor.rpc.stopProcess(name, False)
+        self._signal_groups(groups, signal.SIGKILL)
         deadline = time.monotonic() + 30
-        while self.supervisor.info(name)["statename"] not in ("STOPPED", "EXITED", "FATAL"):
-            try:
-                self.supervisor.stop(name)
-            except Exception:  # mid-transition (BACKOFF/STARTING): try again
-                time.sleep(0.05)
+        while self.supervisor.info(name)["statename"] != "STOPPED":
             if time.monotonic() > deadline:
                 raise SystemExit(f"could not keep {name} down")
+            time.sleep(0.05)
+
+    @staticmethod
+    def _signal_groups(pids: set[int], signum: int) -> None:
+        for pid in pids - {0}:  # 0 (not running) would mean our own process group
+            for send in (os.killpg, os.kill):  # the process group, and the process if it leads none
+                try:
+                    send(pid, signum)
+                except ProcessLookupError:
+                    pass
 
     def kill(self, name: str) -> str:
         return signals.kill(self.plan[name])

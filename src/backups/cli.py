@@ -5,7 +5,9 @@
     python -m backups.cli restore STANZA [--target-time "2026-01-01 12:00:00+00"] [--into DIR]
     python -m backups.cli info
 
-A restore needs the database stopped (make restore stops and starts it around this command).
+A restore needs the database stopped (make restore stops and starts it around this command). For
+a Patroni cluster (products) it restores the first node and empties the others (backups/cluster.py);
+make restore also removes the cluster's state from etcd before and starts the nodes after.
 """
 
 import argparse
@@ -13,7 +15,7 @@ import json
 import logging
 import sys
 
-from backups import pgbackrest
+from backups import cluster, pgbackrest
 from backups.scheduler import take
 
 
@@ -34,11 +36,15 @@ def main() -> int:
 
     if args.command == "backup":
         stanzas = args.stanzas or pgbackrest.configured_stanzas()
-        failed = [stanza for stanza in stanzas if not (pgbackrest.run(stanza, "stanza-create").ok and take(stanza, args.type))]
+        failed = [stanza for stanza in stanzas
+                  if not (pgbackrest.run(stanza, "stanza-create").ok and take(stanza, args.type))]
         print(f"{args.type} backup of {', '.join(stanzas)}: " + (f"FAILED for {', '.join(failed)}" if failed else "ok"))
         return 1 if failed else 0
     if args.command == "restore":
-        result = pgbackrest.restore(args.stanza, target_time=args.target_time, into=args.into)
+        if cluster.is_cluster(args.stanza) and not args.into:
+            result = cluster.restore(args.stanza, target_time=args.target_time)
+        else:
+            result = pgbackrest.restore(args.stanza, target_time=args.target_time, into=args.into)
         print(result.output or "restored", file=sys.stdout if result.ok else sys.stderr)
         return 0 if result.ok else 1
     print(json.dumps(pgbackrest.info(), indent=2))

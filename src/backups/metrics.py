@@ -13,7 +13,7 @@ from collections.abc import Callable
 from prometheus_client import Counter, Gauge
 from prometheus_client.core import GaugeMetricFamily
 
-from backups.schedule import FULL, good_backups
+from backups.schedule import FULL, good_backups, wal_segments_since
 
 BACKUP_RUNS = Counter("pgbackrest_backup_runs_total", "Backups started by the scheduler or `make backup`, by outcome",
                       ["stanza", "type", "result"])
@@ -40,6 +40,9 @@ class RepositoryCollector:
                                    labels=["stanza"])
         count = GaugeMetricFamily("pgbackrest_backups", "Good backups kept in the repository",
                                   labels=["stanza", "type"])
+        wal = GaugeMetricFamily("pgbackrest_wal_segments_since_backup",
+                                "WAL segments archived since the newest good backup: what a restore replays",
+                                labels=["stanza"])
         healthy = GaugeMetricFamily("pgbackrest_stanza_ok", "1 when pgBackRest reports the stanza ok",
                                     labels=["stanza"])
         for name, stanza in sorted(self.repository().items()):
@@ -53,7 +56,8 @@ class RepositoryCollector:
             age.add_metric([name], now - newest["timestamp"]["stop"])
             size.add_metric([name], newest["info"]["size"])
             stored.add_metric([name], newest["info"]["repository"]["delta"])
+            wal.add_metric([name], wal_segments_since(stanza, newest))
             fulls = [backup for backup in backups if backup["type"] == FULL]
             if fulls:
                 full_age.add_metric([name], now - fulls[-1]["timestamp"]["stop"])
-        yield from (age, full_age, size, stored, count, healthy)
+        yield from (age, full_age, size, stored, count, wal, healthy)

@@ -55,11 +55,18 @@ def configured_stanzas(path: str | None = None) -> list[str]:
     return [section for section in parser.sections() if not section.startswith("global")]
 
 
-def data_path(stanza: str, path: str | None = None) -> str:
-    """Where the stanza's (first) database keeps its data, as this container sees it."""
+def data_paths(stanza: str, path: str | None = None) -> list[str]:
+    """Where the stanza's database keeps its data, node by node (pg1-path, pg2-path, ...), as this
+    container sees it; one path for a single server, one per node for a Patroni cluster."""
     parser = configparser.ConfigParser(interpolation=None, strict=False)
     parser.read(path or os.environ.get("PGBACKREST_CONFIG", "/etc/pgbackrest/pgbackrest.conf"))
-    return parser[stanza]["pg1-path"]
+    section = parser[stanza]
+    return [section[f"pg{index}-path"] for index in range(1, 9) if f"pg{index}-path" in section]
+
+
+def data_path(stanza: str, path: str | None = None) -> str:
+    """Where the stanza's (first) database keeps its data, as this container sees it."""
+    return data_paths(stanza, path)[0]
 
 
 def backup(stanza: str, kind: str) -> Result:

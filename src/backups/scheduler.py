@@ -3,8 +3,10 @@
 Every BACKUP_CHECK_SECONDS it reads the repository and asks `schedule.due` what each
 stanza needs: a full backup when there is none or the last is older than
 BACKUP_FULL_EVERY_SECONDS, an incremental one when the newest backup is older than
-BACKUP_INCREMENTAL_EVERY_SECONDS. Backups run one at a time, so a small machine is never
-busy copying several databases at once. Metrics on METRICS_ADDRESS (backups/metrics.py).
+BACKUP_INCREMENTAL_EVERY_SECONDS or when BACKUP_INCREMENTAL_AFTER_WAL_SEGMENTS WAL segments
+were archived since it (what a restore would replay: it bounds the RTO). Backups run one at
+a time, so a small machine is never busy copying several databases at once. Metrics on
+METRICS_ADDRESS (backups/metrics.py).
 """
 
 import logging
@@ -42,7 +44,8 @@ def refresh(repository: dict[str, dict]) -> None:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     policy = Policy(incremental_every_seconds=float(os.environ.get("BACKUP_INCREMENTAL_EVERY_SECONDS", 3600)),
-                    full_every_seconds=float(os.environ.get("BACKUP_FULL_EVERY_SECONDS", 86400)))
+                    full_every_seconds=float(os.environ.get("BACKUP_FULL_EVERY_SECONDS", 86400)),
+                    incremental_after_wal_segments=int(os.environ.get("BACKUP_INCREMENTAL_AFTER_WAL_SEGMENTS", 0)))
     check_seconds = float(os.environ.get("BACKUP_CHECK_SECONDS", 10))
     host, port = os.environ.get("METRICS_ADDRESS", "0.0.0.0:9854").rsplit(":", 1)
 
@@ -51,8 +54,8 @@ def main() -> None:
     start_http_server(int(port), addr=host)
     stanzas = pgbackrest.configured_stanzas()
     created: set[str] = set()
-    log.info("backing up %s: incremental every %ss, full every %ss", ", ".join(stanzas),
-             policy.incremental_every_seconds, policy.full_every_seconds)
+    log.info("backing up %s: incremental every %ss or %s archived WAL segments, full every %ss", ", ".join(stanzas),
+             policy.incremental_every_seconds, policy.incremental_after_wal_segments or "-", policy.full_every_seconds)
     while True:
         for stanza in stanzas:
             if stanza not in created:

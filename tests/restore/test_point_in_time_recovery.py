@@ -59,17 +59,20 @@ def orders_db(stack):
 
 @pytest.fixture
 def scratch(stack):
-    """An empty directory owned by postgres, outside every container's /tmp; a Postgres started on it is stopped."""
-    path = stack.state_dir / "pitr-scratch"
-    shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(mode=0o700)
-    shutil.chown(path, "postgres", "postgres")
+    """An empty data directory owned by postgres, outside every container's /tmp, and a private
+    /tmp beside it for the throwaway server; a Postgres started on it is stopped."""
+    path, tmp = stack.state_dir / "pitr-scratch", stack.state_dir / "pitr-scratch-tmp"
+    for directory in (path, tmp):
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(mode=0o700)
+        shutil.chown(directory, "postgres", "postgres")
     servers: list[subprocess.Popen] = []
-    yield path, servers
+    yield path, tmp, servers
     for server in servers:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=60)
-    shutil.rmtree(path, ignore_errors=True)
+    for directory in (path, tmp):
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def test_a_restore_to_a_timestamp_has_exactly_the_rows_committed_before_it(stack, orders_db, scratch):
@@ -95,14 +98,16 @@ def test_a_restore_to_a_timestamp_has_exactly_the_rows_committed_before_it(stack
 
     wait_for(archived, f"WAL segment {segment} in the archive", timeout=120)
 
-    path, servers = scratch
+    path, tmp, servers = scratch
     restore = in_backup_container(stack, "python", "-m", "backups.cli", "restore", "orders",
                                   "--target-time", target, "--into", str(path))
     assert restore.returncode == 0, restore.stdout + restore.stderr
+    assert (path / "PG_VERSION").exists(), f"the restore left no data directory in {path}: {restore.stdout}"
 
     # A throwaway server on the restored directory: WAL comes from the archive (pgBackRest, with the
     # orders stanza's settings pointed at the scratch directory); archiving is off, so nothing it
-    # does reaches the repository.
+    # does reaches the repository. pgBackRest's lock and spool directories are its own: shared with
+    # the live orders-db, the archive-get queue and the archive-push lock of one would be the other's.
     # The stack's databases take their settings on the command line, so the data directory has
     # no postgresql.conf of its own; Postgres still needs the file to exist.
     config = path / "postgresql.conf"
@@ -111,16 +116,20 @@ def test_a_restore_to_a_timestamp_has_exactly_the_rows_committed_before_it(stack
         shutil.chown(config, "postgres", "postgres")
     plan = stack.plan()
     address = stack.env["STACK_NET"] + ".250"
-    env = {**plan["orders-db"]["env"], "PGBACKREST_PG1_PATH": str(path),
-           "PATH": f"/usr/lib/postgresql/15/bin:{os.environ['PATH']}", "HOME": str(path)}
+    env = {**plan["orders-db"]["env"], "PGBACKREST_PG1_PATH": str(path), "PGBACKREST_LOCK_PATH": str(tmp / "lock"),
+           "PGBACKREST_SPOOL_PATH": str(tmp / "spool"), "PATH": f"/usr/lib/postgresql/15/bin:{os.environ['PATH']}",
+           "HOME": str(tmp)}
+    log = stack.state_dir / "pitr-scratch.log"
     servers.append(subprocess.Popen(
-        ["postgres", "-D", str(path), "-c", f"listen_addresses={address}", "-c", f"unix_socket_directories={path}",
-         "-c", "archive_mode=off"], env=env, user="postgres", group="postgres", cwd=path,
-        stdout=subprocess.DEVNULL, stderr=open(path.parent / "pitr-scratch.log", "w")))
+        ["postgres", "-D", str(path), "-c", f"listen_addresses={address}", "-c", f"unix_socket_directories={tmp}",
+         "-c", "archive_mode=off"], env=env, user="postgres", group="postgres", cwd=tmp,
+        stdout=subprocess.DEVNULL, stderr=open(log, "w")))
     dsn = libpq_dsn(plan["orders-1"]["env"]["DATABASE_URL"]).replace(
         f"host={plan['orders-db']['address']}", f"host={address}")
 
     def promoted():
+        if servers[0].poll() is not None:
+            raise AssertionError(f"the restored server exited ({servers[0].returncode}):\n{log.read_text()[-3000:]}")
         try:
             with psycopg2.connect(dsn, connect_timeout=3) as connection, connection.cursor() as cursor:
                 cursor.execute("SELECT pg_is_in_recovery()")
@@ -131,4 +140,5 @@ def test_a_restore_to_a_timestamp_has_exactly_the_rows_committed_before_it(stack
     wait_for(promoted, "the restored server to reach the target and promote", timeout=180)
     with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
         cursor.execute("SELECT id FROM pitr_probe ORDER BY id")
+        # Every row committed before the target time, none of the 20 committed after it.
         assert [row[0] for row in cursor.fetchall()] == list(range(1, 21))

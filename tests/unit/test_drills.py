@@ -5,6 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from drills.dr import replayed_segments  # noqa: E402
 from drills.stack import libpq_dsn  # noqa: E402
 from drills.traffic import Event, Loop  # noqa: E402
 
@@ -26,3 +27,15 @@ def test_write_unavailability_is_the_longest_gap_between_acknowledged_writes_aft
     assert loop.longest_gap(after=13.0) == (8.0, 12.0, 20.0)
     assert loop.longest_gap(after=0.0) == (10.5, 1.5, 12.0)
     assert loop.failures_by_kind() == {"503": 2}
+
+
+def test_the_dr_drill_counts_each_wal_segment_the_restored_database_fetched_once():
+    log = "\n".join([
+        '2026-12-01 11:16:26.854 UTC [21308] LOG:  restored log file "00000004.history" from archive',
+        '2026-12-01 11:16:27.742 UTC [21308] LOG:  restored log file "000000040000000000000071" from archive',
+        '2026-12-01 11:16:27.930 UTC [21308] LOG:  restored log file "000000040000000000000072" from archive',
+        '2026-12-01 11:16:28.005 UTC [21016] LOG:  database system is ready to accept read-only connections',
+        # At the end of recovery Postgres reads the last segment again: still one segment.
+        '2026-12-01 11:16:31.775 UTC [21308] LOG:  restored log file "000000040000000000000072" from archive',
+    ])
+    assert replayed_segments(log) == 2
