@@ -13,12 +13,15 @@ safety net when a trigger was lost). SKIP LOCKED lets relays run concurrently wi
 publishing a row twice at the same moment; a crash between publishing and marking
 publishes it again, so delivery is at least once and every subscriber is idempotent.
 
+Publishing is injected (a `Publish` callable): this module, like orders.service, never imports
+the Celery app; orders.main hands the web process one, orders.tasks the worker's.
+
 Each row keeps the request id of the request that caused it: the published tasks log
 it, so one id follows an order from nginx to its notification (issue 5).
 """
 
-from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import Protocol
 
 import structlog
 from sqlalchemy import func, select
@@ -26,11 +29,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orders.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED
 from orders.models import OutboxEvent
-from worker.celery_app import app as celery_app
 
 RELAY_TASK = "orders.relay_outbox"
 
-Publish = Callable[[str, dict], None]  # (task name, kwargs) -> sends a Celery task
+
+class Publish(Protocol):
+    """Send one Celery task by name (ids in, never objects); `retry=False`: fail at once, never wait."""
+
+    def __call__(self, task: str, kwargs: dict, *, retry: bool = True) -> None: ...
+
 
 log = structlog.get_logger("outbox")
 
@@ -41,11 +48,11 @@ def add(session: AsyncSession, topic: str, payload: dict) -> None:
     session.add(OutboxEvent(topic=topic, payload={**payload, "request_id": request_id}))
 
 
-def trigger_relay() -> None:
+def trigger_relay(publish: Publish) -> None:
     """Ask a worker to run the relay now (call after commit). Beat runs it every second anyway,
     so a broker hiccup here costs latency, never an event: no retries, never raises."""
     try:
-        celery_app.send_task(RELAY_TASK, retry=False)
+        publish(RELAY_TASK, {}, retry=False)
     except Exception as error:
         log.warning("outbox relay trigger failed; beat will publish", error=repr(error))
 

@@ -7,6 +7,7 @@ from celery import shared_task
 from orders import outbox, recovery
 from orders.clients import ProductsClient
 from orders.settings import get_settings
+from orders.tasks import publish
 from worker.reliable import task_database
 
 RECOVER_TASK = "orders.recover_sagas"
@@ -32,6 +33,6 @@ async def _recover() -> dict:
         finally:
             await products.aclose()
     if done.wrote_events:
-        outbox.trigger_relay()
+        outbox.trigger_relay(publish)
     return {"redriven": len(done.redriven), "confirmed": len(done.confirmed), "failed": len(done.failed),
             "abandoned_claims_released": len(released)}

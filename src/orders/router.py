@@ -21,6 +21,7 @@ from orders.errors import (
     OrderNotFound,
     UnknownProduct,
 )
+from orders.outbox import Publish
 from orders.schemas import OrderCreate, OrderList, OrderRead
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -39,9 +40,14 @@ def products(request: Request) -> ProductsClient:
     return request.app.state.products
 
 
+async def publisher(request: Request) -> Publish:
+    return request.app.state.publish
+
+
 DatabaseDep = Annotated[Database, Depends(database)]
 SessionDep = Annotated[AsyncSession, Depends(session)]
 ProductsDep = Annotated[ProductsClient, Depends(products)]
+PublishDep = Annotated[Publish, Depends(publisher)]
 OrderId = Annotated[int, Path(gt=0, le=2**63 - 1)]
 # The header is read as optional so that a missing or bad key is the 400 the IETF draft asks for
 # (idempotency.validate_key), not FastAPI's 422; the document says what a valid request carries.
@@ -55,12 +61,12 @@ IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": True,
              responses=errors(IdempotencyKeyMissing, IdempotencyKeyInFlight, InsufficientStock, IdempotencyKeyReused,
                               UnknownProduct))
 async def place_order(order: OrderCreate, user: CurrentUser, db: DatabaseDep, products_client: ProductsDep,
-                      request: Request,
+                      publish: PublishDep, request: Request,
                       idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key",
                                                                     include_in_schema=False)] = None) -> JSONResponse:
     """Place an order once per Idempotency-Key: stock is reserved, payment follows asynchronously."""
     key = idempotency.validate_key(idempotency_key)
-    status_code, body, replayed = await service.place(db=db, products=products_client,
+    status_code, body, replayed = await service.place(db=db, products=products_client, publish=publish,
                                                       settings=request.app.state.settings,
                                                       user_id=user.user_id, key=key, order=order)
     return JSONResponse(status_code=status_code, content=body,
@@ -82,6 +88,6 @@ async def get_order(order_id: OrderId, user: CurrentUser, db_session: SessionDep
 
 
 @router.post("/{order_id}/cancel", response_model=OrderRead, responses=errors(OrderNotFound, OrderNotCancellable))
-async def cancel_order(order_id: OrderId, user: CurrentUser, db: DatabaseDep) -> dict:
+async def cancel_order(order_id: OrderId, user: CurrentUser, db: DatabaseDep, publish: PublishDep) -> dict:
     """Cancel an order while PENDING, PAID or CONFIRMED: stock is released and a paid order refunded."""
-    return await service.cancel(db=db, user_id=user.user_id, order_id=order_id)
+    return await service.cancel(db=db, publish=publish, user_id=user.user_id, order_id=order_id)

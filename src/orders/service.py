@@ -25,6 +25,7 @@ from orders.clients import ProductsClient, Reservation
 from orders.errors import InsufficientStock, OrderNotCancellable, OrderNotFound, UnknownProduct
 from orders.metrics import ORDER_STATUS, ORDERS_PLACED
 from orders.models import Order, OrderItem, OrderStatus
+from orders.outbox import Publish
 from orders.schemas import OrderCreate, OrderRead
 from orders.settings import OrdersSettings
 
@@ -33,8 +34,8 @@ CANCELLABLE = {OrderStatus.PENDING, OrderStatus.PAID, OrderStatus.CONFIRMED}
 log = structlog.get_logger("orders")
 
 
-async def place(*, db: Database, products: ProductsClient, settings: OrdersSettings, user_id: int, key: str,
-                order: OrderCreate) -> tuple[int, dict, bool]:
+async def place(*, db: Database, products: ProductsClient, publish: Publish, settings: OrdersSettings, user_id: int,
+                key: str, order: OrderCreate) -> tuple[int, dict, bool]:
     """Place an order once per Idempotency-Key: (status code, body, replayed?)."""
     claim = await idempotency.claim(sessions=db.sessions, user_id=user_id, key=key,
                                     fingerprint=order.fingerprint(), lock_seconds=settings.idempotency_lock_seconds)
@@ -64,7 +65,7 @@ async def place(*, db: Database, products: ProductsClient, settings: OrdersSetti
     ORDERS_PLACED.labels("orders").inc()
     ORDER_STATUS.labels(OrderStatus.PENDING).inc()
     log.info("order placed", order_id=body["id"], total=body["total"])
-    await _trigger_relay()
+    await _trigger_relay(publish)
     return 201, body, False
 
 
@@ -83,10 +84,10 @@ async def _write(*, db: Database, user_id: int, key: str, reservation: Reservati
     return body
 
 
-async def _trigger_relay() -> None:
+async def _trigger_relay(publish: Publish) -> None:
     """Publish the new outbox row now (off the event loop; a broker that hangs costs at most 0.5 s)."""
     with suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(asyncio.to_thread(outbox.trigger_relay), timeout=0.5)
+        await asyncio.wait_for(asyncio.to_thread(outbox.trigger_relay, publish), timeout=0.5)
 
 
 async def _free_key_for_retry(db: Database, settings: OrdersSettings, user_id: int, key: str) -> None:
@@ -118,7 +119,7 @@ async def get(*, session: AsyncSession, user_id: int, order_id: int, for_update:
     return order
 
 
-async def cancel(*, db: Database, user_id: int, order_id: int) -> dict:
+async def cancel(*, db: Database, publish: Publish, user_id: int, order_id: int) -> dict:
     """Cancel while PENDING, PAID or CONFIRMED: stock goes back, a paid order is refunded."""
     async with db.sessions.begin() as session:
         order = await get(session=session, user_id=user_id, order_id=order_id, for_update=True)
@@ -132,7 +133,7 @@ async def cancel(*, db: Database, user_id: int, order_id: int) -> dict:
         body = OrderRead.model_validate(order).model_dump(mode="json")
     ORDER_STATUS.labels(OrderStatus.CANCELLED).inc()
     log.info("order cancelled", order_id=order_id, refund=refund)
-    await _trigger_relay()
+    await _trigger_relay(publish)
     return body
 
 

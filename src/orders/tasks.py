@@ -27,8 +27,9 @@ class OrdersTask(ReliableTask):
     service_settings = staticmethod(get_settings)
 
 
-def publish(task: str, kwargs: dict) -> None:
-    celery_app.send_task(task, kwargs=kwargs)
+def publish(task: str, kwargs: dict, *, retry: bool = True) -> None:
+    """outbox.Publish on the worker's own Celery app."""
+    celery_app.send_task(task, kwargs=kwargs, retry=retry)
 
 
 @shared_task(name=outbox.RELAY_TASK, ignore_result=True)
@@ -59,7 +60,7 @@ async def _payment_result(order_id: int, outcome: str, reason: str | None) -> No
         except LookupError as error:
             raise PermanentError(str(error)) from error
     if wrote_events:
-        outbox.trigger_relay()
+        outbox.trigger_relay(publish)
 
 
 @shared_task(name="orders.release_stock", base=OrdersTask, ignore_result=True)

@@ -17,6 +17,7 @@ like a set of containers:
 
 import re
 from dataclasses import asdict, dataclass, field
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 from stackctl.images import NativeImage, native_image_for
@@ -307,14 +308,16 @@ def check_published_ports_unique(native: dict[str, NativeService]) -> None:
 
 
 def start_order(native: dict[str, NativeService]) -> list[str]:
-    """A dependency order (Kahn's algorithm); a cycle is an error in the compose file."""
-    remaining = {name: set(s.depends_on) for name, s in native.items()}
-    order = []
-    while remaining:
-        ready = sorted(name for name, deps in remaining.items() if not deps - set(order))
-        if not ready:
-            raise SystemExit(f"dependency cycle among: {', '.join(sorted(remaining))}")
+    """A dependency order (the standard library's topological sort, each ready batch sorted by name);
+    a cycle is an error in the compose file."""
+    sorter = TopologicalSorter({name: service.depends_on for name, service in native.items()})
+    try:
+        sorter.prepare()
+    except CycleError as error:
+        raise SystemExit(f"dependency cycle among: {', '.join(sorted(set(error.args[1])))}") from None
+    order: list[str] = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready())
         order.extend(ready)
-        for name in ready:
-            del remaining[name]
+        sorter.done(*ready)
     return order

@@ -7,8 +7,8 @@ from fastapi import Depends, Request
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chassis.caching import VersionedCache
 from users.passwords import Passwords
-from users.profile_cache import ProfileCache
 from users.settings import UsersSettings
 
 
@@ -29,12 +29,12 @@ async def settings(request: Request) -> UsersSettings:
     return request.app.state.settings
 
 
-async def profile_cache(request: Request) -> ProfileCache:
-    return ProfileCache(request.app.state.redis, ttl_seconds=request.app.state.settings.profile_cache_ttl_seconds)
+async def profile_cache(request: Request) -> VersionedCache:
+    return request.app.state.profile_cache
 
 
 SessionDep = Annotated[AsyncSession, Depends(session)]
 RedisDep = Annotated[Redis, Depends(redis)]
 PasswordsDep = Annotated[Passwords, Depends(passwords)]
 SettingsDep = Annotated[UsersSettings, Depends(settings)]
-ProfileCacheDep = Annotated[ProfileCache, Depends(profile_cache)]
+ProfileCacheDep = Annotated[VersionedCache, Depends(profile_cache)]

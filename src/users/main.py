@@ -1,4 +1,4 @@
-"""App wiring of the users service: the password hasher, the development admin, the routes."""
+"""App wiring of the users service: the password hasher, the profile cache, the development admin, the routes."""
 
 from contextlib import asynccontextmanager
 
@@ -6,12 +6,18 @@ import structlog
 from fastapi import FastAPI
 
 from chassis.app import create_service_app
+from chassis.caching import VersionedCache
 from users import service
 from users.passwords import Passwords
 from users.router import router
 from users.settings import get_settings
 
 log = structlog.get_logger("users")
+
+# The profile cache is the chassis cache (cache-aside, versioned keys, write-through, stampede guard):
+# keys users_profile:v1:<id>:<version>. Bump the schema when UserRead changes shape.
+PROFILE_CACHE = "users_profile"
+PROFILE_CACHE_SCHEMA = 1
 
 
 @asynccontextmanager
@@ -23,6 +29,8 @@ async def users_resources(app: FastAPI):
         memory_kib=settings.password_hash_memory_kib,
         parallelism=settings.password_hash_parallelism,
     )
+    app.state.profile_cache = VersionedCache(app.state.redis, name=PROFILE_CACHE, schema_version=PROFILE_CACHE_SCHEMA,
+                                             ttl_seconds=settings.profile_cache_ttl_seconds)
     if settings.admin_email:
         # Seeded by every replica at startup rather than in the migration: a migration is schema, and
         # would bake one password hash into history; INSERT ... ON CONFLICT DO NOTHING makes the two

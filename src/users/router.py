@@ -16,7 +16,7 @@ router = APIRouter(prefix="/users", tags=["users"])
 async def register(data: UserCreate, session: SessionDep, passwords: PasswordsDep, cache: ProfileCacheDep) -> UserRead:
     """Create a customer account."""
     profile = await service.create(session=session, passwords=passwords, data=data)
-    await cache.set(profile)  # write-through from the first write: the first GET /me is a hit
+    await cache.replace(profile.id, profile.model_dump_json())  # write-through: the first GET /me is a hit
     return profile
 
 

@@ -4,10 +4,10 @@ from sqlalchemy import select, update as sql_update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chassis.caching import VersionedCache
 from users.errors import EmailTaken
 from users.models import User
 from users.passwords import Passwords
-from users.profile_cache import ProfileCache
 from users.schemas import UserCreate, UserRead, UserUpdate
 
 
@@ -41,27 +41,27 @@ async def authenticate(*, session: AsyncSession, passwords: Passwords, email: st
     return UserRead.model_validate(user)
 
 
-async def get(*, session: AsyncSession, cache: ProfileCache, user_id: int) -> UserRead | None:
-    """A user's profile, read through the cache (cache-aside)."""
-    if cached := await cache.get(user_id):
-        return cached
-    user = await session.get(User, user_id)
-    if user is None:
-        return None
-    profile = UserRead.model_validate(user)
-    await cache.set(profile)
-    return profile
+async def get(*, session: AsyncSession, cache: VersionedCache, user_id: int) -> UserRead | None:
+    """A user's profile, read through the cache (cache-aside with versioned keys: chassis.caching)."""
+
+    async def load() -> str | None:
+        user = await session.get(User, user_id)
+        return UserRead.model_validate(user).model_dump_json() if user else None
+
+    cached, _ = await cache.get_or_load(user_id, load)
+    return UserRead.model_validate_json(cached) if cached else None
 
 
-async def update(*, session: AsyncSession, cache: ProfileCache, user_id: int, data: UserUpdate) -> UserRead | None:
-    """Change a profile: commit to the database, then write the new profile to the cache (write-through)."""
+async def update(*, session: AsyncSession, cache: VersionedCache, user_id: int, data: UserUpdate) -> UserRead | None:
+    """Change a profile: commit to the database, then write the new profile through to the cache under a
+    new version, so a reader that loaded the old profile before the commit cannot put it back."""
     statement = sql_update(User).where(User.id == user_id).values(name=data.name).returning(User)
     user = (await session.execute(statement)).scalar_one_or_none()
     if user is None:
         return None
     await session.commit()
     profile = UserRead.model_validate(user)
-    await cache.set(profile)
+    await cache.replace(user_id, profile.model_dump_json())
     return profile
 
 
