@@ -22,11 +22,12 @@ from analytics.schemas import (
 )
 from analytics.sketch import SketchShape
 from chassis.event_stream import make_event, session_of
+from chassis.fields import IsoDate
 from chassis.identity import USER_ID_HEADER
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 Limit = Annotated[int, Query(ge=1, le=100)]
-Day = Annotated[date | None, Query(description="UTC day, default today")]
+Day = Annotated[IsoDate | None, Query(description="UTC day, default today")]
 
 
 def day_number(day: date | None) -> int:

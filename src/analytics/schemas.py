@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chassis.fields import Text, integer
+
 
 class Window(str, Enum):
     five_minutes = "5m"
@@ -97,9 +99,9 @@ class BeaconEvent(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["page_view", "add_to_cart"]
-    page: Annotated[str | None, Field(max_length=120)] = None
-    product_id: Annotated[int | None, Field(ge=1, le=2**31 - 1)] = None
-    quantity: Annotated[int, Field(ge=1, le=1000)] = 1
+    page: Annotated[Text | None, Field(max_length=120)] = None
+    product_id: integer(ge=1, le=2**31 - 1) | None = None
+    quantity: integer(ge=1, le=1000) = 1
 
 
 class Accepted(BaseModel):

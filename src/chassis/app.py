@@ -15,7 +15,7 @@ from fastapi import APIRouter, FastAPI, Request
 from chassis import health
 from chassis.cache import create_redis
 from chassis.db import Database, create_engine
-from chassis.errors import install_error_handlers
+from chassis.error_handlers import document_errors, install_error_handlers
 from chassis.faults import FaultMiddleware
 from chassis.flags import flags_for
 from chassis.logs import configure_logging
@@ -68,6 +68,7 @@ def create_service_app(
     app.include_router(whoami_router(settings.service_name))
     for router in routers:
         app.include_router(router)
+    document_errors(app)
     return app
 
 

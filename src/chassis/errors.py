@@ -1,33 +1,91 @@
-"""Every error is JSON with a `detail`; a failed dependency is a 503 that names it.
+"""The one error tree of every service: domain code raises these, never an HTTP exception.
 
-Exception tree:
-    DependencyUnavailable      -> 503 {"detail": ..., "dependency": "postgres"|"redis"|<service>}
-    (SQLAlchemy/asyncpg connection failures) -> 503 naming "postgres" and the database
-                                                ("products-db": DATABASE_LABEL, default <service>-db),
-                                                also when no host of a multi-host URL is a primary
-                                                (a failover in progress)
-    (redis-py connection/timeout errors)     -> 503 naming "redis"
-    anything unhandled                       -> 500 {"detail": "internal error", "request_id": ...}
+A service's `errors.py` subclasses a branch and says what went wrong in its own words
+(`class ProductNotFound(NotFound)`); the chassis maps the branch to an HTTP status in one
+place (chassis/error_handlers.py), both when answering and in the OpenAPI document, so
+every route documents exactly the statuses it can return. Pattern: an exceptions module
+whose docstring draws the tree (encode/httpx).
+
+    ServiceError                    a JSON body {"detail": ..., **fields}, optional headers
+    ├── BadRequest              400 the request is malformed in a way the schema cannot say
+    ├── Unauthenticated         401 who is calling is unknown (no or bad credentials)
+    ├── Forbidden               403 the caller is known and may not do this
+    ├── NotFound                404 the resource does not exist (or is not the caller's)
+    ├── Conflict                409 the resource's state does not allow it now
+    ├── Unprocessable           422 well formed, but it cannot be done as asked
+    ├── TooManyRequests         429 over a rate limit; Retry-After says when to come back
+    └── DependencyUnavailable   503 {"dependency": "postgres"|"redis"|<service>, "reason": ...}
+
+Failures of libraries join the tree in chassis/error_handlers.py: SQLAlchemy/asyncpg
+connection failures are a DependencyUnavailable naming "postgres" and the database
+(also when no host of a multi-host URL is a primary: a failover in progress), redis-py
+connection errors one naming "redis"; text Postgres cannot store (a NUL byte) is
+Unprocessable; anything else unhandled is a 500 {"detail": "internal error"}.
 """
 
-import asyncio
+from collections.abc import Iterator
 
-import structlog
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-
-log = structlog.get_logger("errors")
 
 
-class DependencyUnavailable(Exception):
+class ServiceError(Exception):
+    """Base of the tree. `detail` is for people; `fields` are extra JSON members for programs."""
+
+    status_code = 500
+    description = "internal error"  # what the OpenAPI document says this status means
+
+    def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None, **fields):
+        self.detail = detail or self.description
+        super().__init__(self.detail)
+        self.headers = headers or {}
+        self.fields = fields
+
+
+class BadRequest(ServiceError):
+    status_code = 400
+    description = "malformed request"
+
+
+class Unauthenticated(ServiceError):
+    status_code = 401
+    description = "authentication required: a valid bearer token"
+
+
+class Forbidden(ServiceError):
+    status_code = 403
+    description = "the caller may not do this"
+
+
+class NotFound(ServiceError):
+    status_code = 404
+    description = "not found"
+
+
+class Conflict(ServiceError):
+    status_code = 409
+    description = "the resource's current state does not allow this"
+
+
+class Unprocessable(ServiceError):
+    status_code = 422
+    description = "invalid request"
+
+
+class TooManyRequests(ServiceError):
+    status_code = 429
+    description = "rate limit exceeded; retry after Retry-After seconds"
+
+
+class DependencyUnavailable(ServiceError):
     """A dependency (database, cache, another service) cannot serve this request now."""
 
+    status_code = 503
+    description = "a dependency is unavailable (named in `dependency`); retry after Retry-After seconds"
+
     def __init__(self, dependency: str, reason: str = "unavailable"):
-        super().__init__(f"{dependency}: {reason}")
+        super().__init__(f"{dependency} is unavailable", headers={"Retry-After": "1"},
+                         dependency=dependency, reason=reason)
+        self.args = (f"{dependency}: {reason}",)  # logs and tracebacks say why, not only what
         self.dependency = dependency
         self.reason = reason
 
@@ -38,22 +96,15 @@ class DependencyUnavailable(Exception):
 # not take the service's reads down with them).
 FAILED_DEPENDENCY_HEADER = "X-Failed-Dependency"
 
-
-def unavailable(dependency: str, reason: str, *, database: str | None = None) -> JSONResponse:
-    named = database or dependency
-    content = {"detail": f"{named} is unavailable", "dependency": dependency, "reason": reason}
-    if database:
-        content["database"] = database
-    return JSONResponse(status_code=503, content=content,
-                        headers={"Retry-After": "1", FAILED_DEPENDENCY_HEADER: named})
-
-
 # SQLSTATE 25006: a write reached a server that is read-only now (a database still recovering
 # after a restore, or a primary being demoted); class 57P: the server is shutting down or
 # starting up ("the database system is shutting down" during a switchover). It cannot take the
 # statement at the moment: a 503, not a 500.
 READ_ONLY_SQL_TRANSACTION = "25006"
 SHUTTING_DOWN_CLASS = "57P"
+# SQLSTATE 22021 character_not_in_repertoire: text Postgres cannot store (a NUL byte): the
+# client's input, a 422. Schemas forbid NUL already (chassis/fields.py); this is the safety net.
+CHARACTER_NOT_IN_REPERTOIRE = "22021"
 
 
 def is_connection_failure(error: DBAPIError) -> bool:
@@ -62,51 +113,22 @@ def is_connection_failure(error: DBAPIError) -> bool:
     if isinstance(error, (OperationalError, InterfaceError)) or error.connection_invalidated:
         return True
     return any(type(cause).__name__ == "TargetServerAttributeNotMatched"
-               or str(getattr(cause, "sqlstate", "")) == READ_ONLY_SQL_TRANSACTION
-               or str(getattr(cause, "sqlstate", "")).startswith(SHUTTING_DOWN_CLASS) for cause in _causes(error))
+               or _sqlstate(cause) == READ_ONLY_SQL_TRANSACTION
+               or _sqlstate(cause).startswith(SHUTTING_DOWN_CLASS) for cause in _causes(error))
 
 
-def _causes(error: BaseException):
+def is_unstorable_text(error: BaseException) -> bool:
+    """The statement failed on the client's text (a NUL byte, text that is not UTF-8), not on the server."""
+    return any(_sqlstate(cause) == CHARACTER_NOT_IN_REPERTOIRE or isinstance(cause, UnicodeError)
+               for cause in _causes(error))
+
+
+def _sqlstate(error: BaseException) -> str:
+    return str(getattr(error, "sqlstate", "") or "")
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
     seen = error.orig if isinstance(error, DBAPIError) else error
     while seen is not None:
         yield seen
         seen = seen.__cause__ or seen.__context__
-
-
-def database_of(request: Request) -> str:
-    settings = request.app.state.settings
-    return settings.database_label or f"{settings.service_name}-db"
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(DependencyUnavailable)
-    async def dependency_unavailable(_: Request, error: DependencyUnavailable) -> JSONResponse:
-        return unavailable(error.dependency, error.reason)
-
-    @app.exception_handler(DBAPIError)
-    async def database_error(request: Request, error: DBAPIError) -> JSONResponse:
-        if is_connection_failure(error):
-            reason = type(error.orig).__name__ if error.orig else type(error).__name__
-            return unavailable("postgres", reason, database=database_of(request))
-        return await internal_error(request, error)
-
-    @app.exception_handler(PoolTimeoutError)
-    async def pool_exhausted(request: Request, error: PoolTimeoutError) -> JSONResponse:
-        return unavailable("postgres", "connection pool exhausted", database=database_of(request))
-
-    @app.exception_handler(OSError)
-    async def connection_refused(request: Request, error: OSError) -> JSONResponse:
-        # asyncpg raises plain OSError/ConnectionRefusedError when the database is down.
-        if isinstance(error, (ConnectionError, asyncio.TimeoutError, TimeoutError)):
-            return unavailable("postgres", type(error).__name__, database=database_of(request))
-        return await internal_error(request, error)
-
-    @app.exception_handler(RedisConnectionError)
-    @app.exception_handler(RedisTimeoutError)
-    async def redis_error(_: Request, error: Exception) -> JSONResponse:
-        return unavailable("redis", type(error).__name__)
-
-    @app.exception_handler(Exception)
-    async def internal_error(request: Request, error: Exception) -> JSONResponse:
-        log.exception("unhandled error", path=request.url.path)
-        return JSONResponse(status_code=500, content={"detail": "internal error"})

@@ -9,7 +9,9 @@ behind the gateway and trust these headers (seed: API gateway, security).
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException
+from fastapi import Depends, Header
+
+from chassis.errors import Forbidden, Unauthenticated
 
 USER_ID_HEADER = "X-User-Id"
 USER_ROLE_HEADER = "X-User-Role"
@@ -32,13 +34,13 @@ async def current_identity(
     x_user_role: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Identity:
     if not x_user_id or not x_user_id.isdigit():
-        raise HTTPException(status_code=401, detail="authentication required")
+        raise Unauthenticated("authentication required")
     return Identity(user_id=int(x_user_id), role=x_user_role or "customer")
 
 
 async def admin_identity(identity: Annotated[Identity, Depends(current_identity)]) -> Identity:
     if not identity.is_admin:
-        raise HTTPException(status_code=403, detail="admin role required")
+        raise Forbidden("admin role required")
     return identity
 
 

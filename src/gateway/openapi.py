@@ -4,7 +4,8 @@ GET /api/openapi.json fetches /openapi.json from a replica of each service (thro
 same resilient ServiceClient as any call), keeps only the public paths, rewrites them
 from /<svc>/... to /api/<svc>/... as the gateway exposes them, and marks which ones need
 a bearer token. Schemas are namespaced per service ("users.UserRead") so two services
-can both have an `ItemRead`. The result is cached for a few seconds in each worker. A
+can both have an `ItemRead`. The gateway adds the statuses it answers itself: 429 on every
+operation (rate limits), 401 on every protected one (the token is checked here). The result is cached for a few seconds in each worker. A
 service that does not answer is left out (and named in `x-unavailable-services`)
 rather than failing the whole document. GET /api/docs serves Swagger UI over it.
 """
@@ -19,6 +20,8 @@ from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
+from chassis.error_handlers import ERROR_SCHEMA, RETRY_AFTER
+from chassis.errors import TooManyRequests, Unauthenticated
 from gateway.auth import is_public
 from gateway.settings import ROUTED_SERVICES
 
@@ -107,8 +110,15 @@ def namespaced(service: str, spec: dict) -> dict:
 def exposed(service: str, path: str, method: str, operation: dict) -> dict:
     if not isinstance(operation, dict):
         return operation  # path-level "parameters" or "summary"
-    operation = {**operation, "tags": [service]}
+    operation = {**operation, "tags": [service], "responses": {**operation.get("responses", {})}}
     operation["operationId"] = f"{service}_{operation.get('operationId', method + path)}"  # unique across services
+    error = {"application/json": {"schema": {"$ref": f"#/components/schemas/{service}.{ERROR_SCHEMA}"}}}
+    answered_here = [TooManyRequests]
     if is_public(method.upper(), path):
         operation["security"] = []  # no token needed
+    else:
+        answered_here.append(Unauthenticated)
+    for kind in answered_here:
+        operation["responses"].setdefault(str(kind.status_code), {"description": kind.description, "content": error})
+    operation["responses"]["429"].setdefault("headers", RETRY_AFTER)
     return operation

@@ -15,6 +15,7 @@ import json
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.convertors import PathConvertor, register_url_convertor
 
 from chassis.identity import IDENTITY_HEADERS, USER_ID_HEADER, USER_ROLE_HEADER, Identity
 from gateway import analytics_events
@@ -32,13 +33,27 @@ NOT_FORWARDED = HOP_BY_HOP | set(IDENTITY_HEADERS) | {"authorization"}
 # The replica's name and version stay visible as X-Upstream-Replica and X-Upstream-Version.
 NOT_RETURNED = HOP_BY_HOP | {"x-request-id", "x-served-by", "x-service-version", "content-encoding"}
 LOGIN_PATH = "/api/users/login"
+# No service has a route for these: they are forwarded without credentials or identity, and the
+# service's router answers 405 with the path's true `Allow` (RFC 9110 §15.5.6) instead of a 401.
+UNSERVED_METHODS = ("OPTIONS", "TRACE")
 
 router = APIRouter(prefix="/api", tags=["gateway"])
 
 
-@router.api_route("/{service}/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+class AnyPath(PathConvertor):
+    """`{path:any_path}`: every character of the rest of the path, a newline (%0A) too. Starlette's
+    `path` stops at one, and the gateway answered 404 for a path its service would call a bad id (422)."""
+
+    regex = "(?s:.*)"
+
+
+register_url_convertor("any_path", AnyPath())
+
+
+@router.api_route("/{service}/{path:any_path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", *UNSERVED_METHODS],
                   include_in_schema=False)
-@router.api_route("/{service}", methods=["GET", "POST"], include_in_schema=False)
+@router.api_route("/{service}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", *UNSERVED_METHODS],
+                  include_in_schema=False)
 async def route(request: Request) -> Response:
     """Forward the request to a replica of `service`.
 
@@ -54,7 +69,7 @@ async def route(request: Request) -> Response:
     if segments[:1] == ["internal"] or ".." in segments:
         raise HTTPException(status_code=404, detail="not found")
 
-    identity = authenticate(request, settings.jwt_secret)
+    identity = authenticate(request, settings.jwt_secret) if request.method not in UNSERVED_METHODS else None
     if limited := rate_limit(request, identity, settings):
         return limited
     login_counter = await login_counter_name(request) if request.scope["path"] == LOGIN_PATH else None

@@ -12,6 +12,7 @@ from decimal import Decimal
 from chassis.balancer import ReplicaPool, parse_upstreams
 from chassis.errors import DependencyUnavailable
 from chassis.service_client import ServiceClient
+from orders.errors import InsufficientStock, UnknownProduct
 from orders.settings import OrdersSettings
 
 CENT = Decimal("0.01")
@@ -32,16 +33,6 @@ class Reservation:
     total: Decimal
 
 
-class ProductRefused(Exception):
-    """Products said no to a reservation (not enough stock, unknown product): a client error, not an outage."""
-
-    def __init__(self, status_code: int, detail: str, product_id: int | None):
-        super().__init__(detail)
-        self.status_code = status_code
-        self.detail = detail
-        self.product_id = product_id
-
-
 class ProductsClient:
     def __init__(self, settings: OrdersSettings):
         pool = ReplicaPool("products", parse_upstreams(settings.products_upstreams))
@@ -50,7 +41,8 @@ class ProductsClient:
                                   timeout=settings.http_timeout_seconds)
 
     async def reserve(self, *, order_ref: str, items: list[dict]) -> Reservation:
-        """Reserve stock for every item at once, or for none (409 insufficient stock, 422 unknown product)."""
+        """Reserve stock for every item at once, or for none (InsufficientStock, UnknownProduct: client errors,
+        not an outage)."""
         response = await self.http.request("POST", "/products/internal/reservations",
                                            json={"order_ref": order_ref, "items": items})
         if response.status_code in (200, 201):
@@ -65,10 +57,11 @@ class ProductsClient:
         if response.status_code in (404, 409, 422):
             body = _json(response)
             detail = body.get("detail") if isinstance(body.get("detail"), str) else None
+            named = {"product_id": body["product_id"]} if body.get("product_id") is not None else {}
             if response.status_code != 409:  # an unknown product is a fault of the order's body: 422 to our client
-                fallback = "unknown product" if response.status_code == 404 else "products refused these items"
-                raise ProductRefused(422, detail or fallback, body.get("product_id"))
-            raise ProductRefused(409, detail or "insufficient stock", body.get("product_id"))
+                fallback = UnknownProduct.description if response.status_code == 404 else "products refused these items"
+                raise UnknownProduct(detail or fallback, **named)
+            raise InsufficientStock(detail or InsufficientStock.description, **named)
         raise DependencyUnavailable("products", f"reservation answered {response.status_code}")
 
     async def release(self, *, order_ref: str) -> bool:

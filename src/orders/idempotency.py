@@ -24,11 +24,11 @@ Keys are kept `idempotency_ttl_hours` (>= 24 h) and purged by a beat task.
 import uuid
 from dataclasses import dataclass
 
-from fastapi import HTTPException
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from orders.errors import IdempotencyKeyInFlight, IdempotencyKeyMissing, IdempotencyKeyReused
 from orders.metrics import IDEMPOTENCY_REQUESTS
 from orders.models import IdempotencyKey
 
@@ -47,11 +47,11 @@ class Claim:
 
 
 def validate_key(key: str | None) -> str:
-    """400 unless the header is present and 1..100 characters."""
+    """IdempotencyKeyMissing (400) unless the header is present and 1..100 characters."""
     if key is None or not key.strip():
-        raise HTTPException(status_code=400, detail="the Idempotency-Key header is required")
+        raise IdempotencyKeyMissing("the Idempotency-Key header is required")
     if len(key) > MAX_KEY_LENGTH:
-        raise HTTPException(status_code=400, detail=f"Idempotency-Key must be at most {MAX_KEY_LENGTH} characters")
+        raise IdempotencyKeyMissing(f"Idempotency-Key must be at most {MAX_KEY_LENGTH} characters")
     return key
 
 
@@ -77,16 +77,13 @@ async def claim(*, sessions: async_sessionmaker[AsyncSession], user_id: int, key
             continue
         if existing.request_hash != fingerprint:
             IDEMPOTENCY_REQUESTS.labels("mismatch").inc()
-            raise HTTPException(status_code=422,
-                                detail="this Idempotency-Key was already used with a different request body")
+            raise IdempotencyKeyReused()
         if existing.status != "done":
             IDEMPOTENCY_REQUESTS.labels("conflict").inc()
-            raise HTTPException(status_code=409, detail="a request with this Idempotency-Key is still in progress",
-                                headers={"Retry-After": "1"})
+            raise IdempotencyKeyInFlight(headers={"Retry-After": "1"})
         IDEMPOTENCY_REQUESTS.labels("replayed").inc()
         return Claim(response_code=existing.response_code, response_body=existing.response_body)
-    raise HTTPException(status_code=409, detail="this Idempotency-Key is contended; retry",
-                        headers={"Retry-After": "1"})
+    raise IdempotencyKeyInFlight("this Idempotency-Key is contended; retry", headers={"Retry-After": "1"})
 
 
 async def _take_over_stale(session: AsyncSession, user_id: int, key: str, fingerprint: str,

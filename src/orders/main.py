@@ -3,11 +3,10 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from chassis.app import create_service_app
-from orders.clients import ProductRefused, ProductsClient
+from orders.clients import ProductsClient
 from orders.router import router
 from orders.settings import get_settings
 
@@ -20,16 +19,7 @@ async def products_client(app: FastAPI) -> AsyncIterator[None]:
     await app.state.products.aclose()
 
 
-async def product_refused(_: Request, error: ProductRefused) -> JSONResponse:
-    content = {"detail": error.detail}
-    if error.product_id is not None:
-        content["product_id"] = error.product_id
-    return JSONResponse(status_code=error.status_code, content=content)
-
-
 def create_app() -> FastAPI:
-    app = create_service_app(get_settings(), title="ScaleShop orders", routers=[router],
-                             resources=[products_client],
-                             description="Orders with idempotency keys, a transactional outbox and a checkout saga.")
-    app.add_exception_handler(ProductRefused, product_refused)
-    return app
+    return create_service_app(get_settings(), title="ScaleShop orders", routers=[router],
+                              resources=[products_client],
+                              description="Orders with idempotency keys, a transactional outbox and a checkout saga.")

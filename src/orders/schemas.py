@@ -7,12 +7,14 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from chassis.fields import integer
+
 
 class OrderItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    product_id: int = Field(gt=0, le=2**31 - 1)
-    quantity: int = Field(ge=1, le=100)
+    product_id: integer(gt=0, le=2**31 - 1)
+    quantity: integer(ge=1, le=100)
 
 
 class OrderCreate(BaseModel):

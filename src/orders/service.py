@@ -14,7 +14,6 @@ import asyncio
 from contextlib import suppress
 
 import structlog
-from fastapi import HTTPException
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +21,8 @@ from chassis.db import Database
 from chassis.event_stream import emit_direct, make_event
 from chassis.settings import get_settings
 from orders import idempotency, outbox
-from orders.clients import ProductRefused, ProductsClient, Reservation
+from orders.clients import ProductsClient, Reservation
+from orders.errors import InsufficientStock, OrderNotCancellable, OrderNotFound, UnknownProduct
 from orders.metrics import ORDER_STATUS, ORDERS_PLACED
 from orders.models import Order, OrderItem, OrderStatus
 from orders.schemas import OrderCreate, OrderRead
@@ -43,7 +43,7 @@ async def place(*, db: Database, products: ProductsClient, settings: OrdersSetti
     try:
         reservation = await products.reserve(order_ref=claim.order_ref,
                                              items=[item.model_dump() for item in order.items])
-    except ProductRefused:  # products said no: nothing was reserved
+    except (InsufficientStock, UnknownProduct):  # products said no: nothing was reserved
         await _release_key(db, user_id, key)
         raise
     except Exception:
@@ -114,7 +114,7 @@ async def get(*, session: AsyncSession, user_id: int, order_id: int, for_update:
     query = select(Order).where(Order.id == order_id, Order.user_id == user_id)
     order = await session.scalar(query.with_for_update() if for_update else query)
     if order is None:
-        raise HTTPException(status_code=404, detail="order not found")
+        raise OrderNotFound()
     return order
 
 
@@ -123,7 +123,7 @@ async def cancel(*, db: Database, user_id: int, order_id: int) -> dict:
     async with db.sessions.begin() as session:
         order = await get(session=session, user_id=user_id, order_id=order_id, for_update=True)
         if order.status not in CANCELLABLE:
-            raise HTTPException(status_code=409, detail=f"a {order.status} order cannot be cancelled")
+            raise OrderNotCancellable(f"a {order.status} order cannot be cancelled")
         refund = order.status in (OrderStatus.PAID, OrderStatus.CONFIRMED)
         order.status = OrderStatus.CANCELLED
         outbox.add(session, "order.cancelled", {"order_id": order.id, "user_id": user_id,

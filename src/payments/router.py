@@ -2,11 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chassis.error_handlers import errors
 from chassis.identity import CurrentUser
 from payments import service
+from payments.errors import ChargeNotFound
 from payments.schemas import ChargeList, ChargeRead
 
 router = APIRouter(prefix="/payments", tags=["payments"])
@@ -28,11 +30,11 @@ async def list_charges(user: CurrentUser, db_session: SessionDep, limit: Annotat
     return ChargeList(items=[ChargeRead.model_validate(charge) for charge in charges])
 
 
-@router.get("/{order_id}", response_model=ChargeRead)
+@router.get("/{order_id}", response_model=ChargeRead, responses=errors(ChargeNotFound))
 async def get_charge(order_id: Annotated[int, Path(gt=0, le=2**63 - 1)], user: CurrentUser,
                      db_session: SessionDep) -> ChargeRead:
     """The caller's charge for one order (404 until the order is charged, and for others' orders)."""
     charge = await service.get_for_order(session=db_session, user_id=user.user_id, order_id=order_id)
     if charge is None:
-        raise HTTPException(status_code=404, detail="no charge for this order")
+        raise ChargeNotFound()
     return ChargeRead.model_validate(charge)

@@ -8,17 +8,20 @@ and write the fresh product through to the cache once committed.
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chassis.caching import BYPASS, VersionedCache
+from chassis.error_handlers import errors
+from chassis.fields import NO_NUL
 from chassis.flags import flags_for
 from chassis.identity import AdminUser
 from chassis.middleware import note_response_header
 from chassis.replicas import ReadRouter
 from products import service
 from products.dependencies import ExistingProduct, PrimarySession, ProductCache, ProductIdPath, Reads
+from products.errors import ProductInUse, ProductNotFound
 from products.schemas import (
     ProductCreate,
     ProductPage,
@@ -33,7 +36,7 @@ router = APIRouter(prefix="/products", tags=["products"])
 
 Limit = Annotated[int, Query(ge=1, le=100, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="items to skip")]
-NOT_FOUND = {404: {"description": "no such product", "content": {"application/json": {}}}}
+NOT_FOUND = errors(ProductNotFound)
 
 
 @router.get("", response_model=ProductPage)
@@ -41,7 +44,7 @@ async def list_products(
     reads: Reads,
     limit: Limit = 20,
     offset: Offset = 0,
-    category: Annotated[str | None, Query(min_length=1, max_length=60)] = None,
+    category: Annotated[str | None, Query(min_length=1, max_length=60, pattern=NO_NUL)] = None,
     sort: ProductSort = ProductSort.popularity,
 ) -> ProductPage:
     """A page of the catalogue, optionally one category; most popular first unless `sort` says otherwise."""
@@ -59,7 +62,7 @@ async def list_products(
 async def search_products(
     request: Request,
     reads: Reads,
-    q: Annotated[str, Query(min_length=1, max_length=200, description="words, \"phrases\", -excluded")],
+    q: Annotated[str, Query(min_length=1, max_length=200, pattern=NO_NUL, description="words, \"phrases\", -excluded")],
     limit: Limit = 20,
     offset: Offset = 0,
 ) -> SearchResults:
@@ -99,7 +102,7 @@ async def get_product(product_id: ProductIdPath, request: Request) -> Response:
     else:
         body, source = await load(), BYPASS
     if body is None:
-        return JSONResponse({"detail": "product not found"}, status_code=404, headers={"X-Cache": source})
+        return JSONResponse({"detail": ProductNotFound.description}, status_code=404, headers={"X-Cache": source})
     # The cached JSON is sent as it is: a hit costs two Redis GETs and no serialisation.
     return Response(body, media_type="application/json", headers={"X-Cache": source})
 
@@ -113,7 +116,7 @@ async def create_product(data: ProductCreate, _: AdminUser, session: PrimarySess
     return product
 
 
-@router.patch("/{product_id}", response_model=ProductRead, responses=NOT_FOUND)
+@router.patch("/{product_id:product_id}", response_model=ProductRead, responses=NOT_FOUND)
 async def update_product(data: ProductUpdate, _: AdminUser, product: ExistingProduct, session: PrimarySession,
                          cache: ProductCache) -> ProductRead:
     """Change a product's fields (admin); its cache entry is replaced at once."""
@@ -122,7 +125,7 @@ async def update_product(data: ProductUpdate, _: AdminUser, product: ExistingPro
     return updated
 
 
-@router.put("/{product_id}/stock", response_model=ProductRead, responses=NOT_FOUND)
+@router.put("/{product_id:product_id}/stock", response_model=ProductRead, responses=NOT_FOUND)
 async def set_stock(data: StockUpdate, _: AdminUser, product: ExistingProduct, session: PrimarySession,
                     cache: ProductCache) -> ProductRead:
     """Set a product's stock level (admin)."""
@@ -131,14 +134,11 @@ async def set_stock(data: StockUpdate, _: AdminUser, product: ExistingProduct, s
     return updated
 
 
-@router.delete("/{product_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
+@router.delete("/{product_id:product_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(ProductNotFound, ProductInUse))
 async def delete_product(_: AdminUser, product: ExistingProduct, session: PrimarySession,
                          cache: ProductCache) -> Response:
     """Remove a product (admin); 409 while orders hold stock of it."""
     product_id = product.id
-    try:
-        await service.delete(session=session, product=product)
-    except service.ProductInUse:
-        raise HTTPException(status_code=409, detail="product has stock reservations; set its stock to 0 instead")
+    await service.delete(session=session, product=product)
     await cache.replace(product_id, None)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -9,12 +9,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
-from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel
 from redis.exceptions import RedisError
 
 from analytics.recommendations import bought_together
 from analytics.settings import get_settings as analytics_settings
+from chassis.errors import DependencyUnavailable
 from products.dependencies import ProductIdPath
 from products.settings import get_settings
 
@@ -34,8 +35,7 @@ class BoughtTogether(BaseModel):
     items: list[Recommendation]
 
 
-@router.get("/{product_id}/bought-together", response_model=BoughtTogether,
-            responses={503: {"description": "the analytics store does not answer"}})
+@router.get("/{product_id}/bought-together", response_model=BoughtTogether)
 async def get_bought_together(product_id: ProductIdPath, request: Request) -> BoughtTogether:
     """Products often bought with this one (confidence = orders with both / orders with this one)."""
     thresholds = analytics_settings()
@@ -44,7 +44,8 @@ async def get_bought_together(product_id: ProductIdPath, request: Request) -> Bo
                                       min_support=thresholds.recommendation_min_support,
                                       min_confidence=thresholds.recommendation_min_confidence)
     except (RedisError, OSError) as error:
-        raise HTTPException(status_code=503, detail=f"analytics store unavailable: {type(error).__name__}") from None
+        # The analytics store (the event-stream Redis) is a dependency of this route alone.
+        raise DependencyUnavailable("analytics-store", type(error).__name__) from None
     return BoughtTogether(product_id=product_id, items=[rule.__dict__ for rule in rules])
 
 

@@ -3,16 +3,29 @@
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Path, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from chassis.caching import VersionedCache
 from chassis.replicas import ReadRouter
 from products import service
+from products.errors import ProductNotFound
 from products.models import Product
 
 MAX_ID = 2**31 - 1  # the id column is a Postgres integer: larger ids are a 422, not a database error
 ProductIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="product id")]
+
+
+class ProductIdSegment(StringConvertor):
+    """The `{product_id:product_id}` of the write routes: any segment but the names of the GET-only
+    sibling routes, so PATCH /products/search is the 405 of a path that serves GET (RFC 9110),
+    not a 422 about an id; PATCH /products/abc stays the 422 naming the parameter."""
+
+    regex = "(?!(?:search|whoami)$)[^/]+"
+
+
+register_url_convertor("product_id", ProductIdSegment())
 
 
 async def primary_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -40,7 +53,7 @@ async def existing_product(product_id: ProductIdPath, session: PrimarySession) -
     """The product to change, read from the primary (404 when it does not exist)."""
     product = await service.get(session=session, product_id=product_id)
     if product is None:
-        raise HTTPException(status_code=404, detail="product not found")
+        raise ProductNotFound()
     return product
 
 

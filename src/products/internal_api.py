@@ -12,33 +12,29 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chassis.caching import VersionedCache
+from chassis.error_handlers import errors
+from chassis.fields import Text
 from products import stock
 from products.dependencies import PrimarySession, ProductCache
+from products.errors import InsufficientStock, ProductNotFound
 from products.models import Product
 from products.schemas import ProductRead, ReleaseRead, ReservationCreate, ReservationRead
 
 router = APIRouter(prefix="/products/internal", tags=["internal"])
 
-STATUS_OF = {stock.ProductNotFound: 404, stock.InsufficientStock: 409}
-
-
 @router.post("/reservations", response_model=ReservationRead, status_code=201,
              responses={200: {"description": "this order_ref was already reserved: the same reservation"},
-                        404: {"description": "unknown product"}, 409: {"description": "insufficient stock"}})
+                        **errors(ProductNotFound, InsufficientStock)})
 async def reserve(data: ReservationCreate, session: PrimarySession, cache: ProductCache) -> JSONResponse:
     """Reserve stock for an order, all items or none; repeating an order_ref returns the first reservation."""
-    try:
-        reservation, created = await stock.reserve(session=session, order_ref=data.order_ref, items=data.items)
-    except stock.StockProblem as problem:
-        return JSONResponse({"detail": problem.detail, "product_id": problem.product_id},
-                            status_code=STATUS_OF[type(problem)])
+    reservation, created = await stock.reserve(session=session, order_ref=data.order_ref, items=data.items)
     if created:
         await write_through(session=session, cache=cache, product_ids=[i.product_id for i in reservation.items])
     return JSONResponse(reservation.model_dump(mode="json"), status_code=201 if created else 200)
 
 
 @router.post("/reservations/{order_ref}/release", response_model=ReleaseRead)
-async def release(order_ref: Annotated[str, Path(min_length=1, max_length=100)], session: PrimarySession, cache: ProductCache) -> ReleaseRead:
+async def release(order_ref: Annotated[Text, Path(min_length=1, max_length=100)], session: PrimarySession, cache: ProductCache) -> ReleaseRead:
     """Give an order's stock back, once; `released` is false when there was nothing (left) to release."""
     product_ids = await stock.release(session=session, order_ref=order_ref)
     await write_through(session=session, cache=cache, product_ids=product_ids)

@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from products.errors import ProductInUse
 from products.models import Product, Reservation
 from products.schemas import ProductCreate, ProductSort, ProductUpdate
 
@@ -14,10 +15,6 @@ ORDERINGS = {
     ProductSort.popularity: (Product.popularity.desc(), Product.id.asc()),
     ProductSort.name: (Product.name.asc(), Product.id.asc()),
 }
-
-
-class ProductInUse(Exception):
-    """The product has stock reservations, so it cannot be deleted (set its stock to 0 instead)."""
 
 
 async def get(*, session: AsyncSession, product_id: int) -> Product | None:
@@ -85,14 +82,14 @@ async def set_stock(*, session: AsyncSession, product: Product, stock: int) -> P
 
 
 async def delete(*, session: AsyncSession, product: Product) -> None:
-    """Remove a product that no order holds stock of."""
+    """Remove a product that no order holds stock of (ProductInUse otherwise)."""
     held = await session.scalar(select(func.count()).select_from(Reservation)
                                 .where(Reservation.product_id == product.id))
     if held:
-        raise ProductInUse(product.id)
+        raise ProductInUse(product_id=product.id)
     await session.delete(product)
     try:
         await session.commit()
     except IntegrityError as error:  # a reservation slipped in between the check and the delete
         await session.rollback()
-        raise ProductInUse(product.id) from error
+        raise ProductInUse(product_id=product.id) from error

@@ -20,31 +20,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from products.errors import InsufficientStock, ProductNotFound
 from products.models import Product, Reservation
 from products.schemas import ReservationItemIn, ReservationItemRead, ReservationRead
 
 
-class StockProblem(Exception):
-    """Base: the reservation could not be made, and nothing was reserved."""
-
-    detail = "stock problem"
-
-    def __init__(self, product_id: int):
-        super().__init__(f"{self.detail}: product {product_id}")
-        self.product_id = product_id
-
-
-class ProductNotFound(StockProblem):
-    detail = "product not found"
-
-
-class InsufficientStock(StockProblem):
-    detail = "insufficient stock"
-
-
 async def reserve(*, session: AsyncSession, order_ref: str,
                   items: list[ReservationItemIn]) -> tuple[ReservationRead, bool]:
-    """Reserve every item or none; returns the reservation and whether this call created it."""
+    """Reserve every item or none; returns the reservation and whether this call created it.
+
+    Raises InsufficientStock or ProductNotFound (naming `product_id`) when nothing was reserved."""
     existing = await find(session=session, order_ref=order_ref)
     if existing is not None:
         return existing, False
@@ -63,7 +48,7 @@ async def reserve(*, session: AsyncSession, order_ref: str,
             price = taken.scalar_one_or_none()
             if price is None:
                 exists = await session.scalar(select(Product.id).where(Product.id == product_id))
-                raise InsufficientStock(product_id) if exists else ProductNotFound(product_id)
+                raise (InsufficientStock if exists else ProductNotFound)(product_id=product_id)
             session.add(Reservation(order_ref=order_ref, product_id=product_id, quantity=quantity,
                                     unit_price=price))
         await session.commit()
@@ -74,7 +59,7 @@ async def reserve(*, session: AsyncSession, order_ref: str,
         if existing is None:
             raise
         return existing, False
-    except StockProblem:
+    except (InsufficientStock, ProductNotFound):
         await session.rollback()
         # A concurrent first call with this order_ref may have taken the stock we were after.
         existing = await find(session=session, order_ref=order_ref)

@@ -2,11 +2,13 @@
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+from chassis.fields import Email, NonBlankText, Stripped, Text
+
+Name = Annotated[NonBlankText, Field(min_length=1, max_length=100), Stripped]
 # argon2 hashes any length, but an upper bound keeps one request from costing seconds of CPU.
-Password = Annotated[str, Field(min_length=8, max_length=128)]
+Password = Annotated[Text, Field(min_length=8, max_length=128)]
 
 
 class StrictModel(BaseModel):
@@ -14,7 +16,7 @@ class StrictModel(BaseModel):
 
 
 class UserCreate(StrictModel):
-    email: EmailStr
+    email: Email
     password: Password
     name: Name
 
@@ -38,12 +40,12 @@ class UserRead(BaseModel):
 
 
 class LoginRequest(StrictModel):
-    email: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=320)]
-    password: Annotated[str, Field(min_length=1, max_length=128)]
+    email: Annotated[Text, Field(min_length=1, max_length=320), Stripped, AfterValidator(str.lower)]
+    password: Annotated[Text, Field(min_length=1, max_length=128)]
 
 
 class RefreshRequest(StrictModel):
-    refresh_token: Annotated[str, Field(min_length=1, max_length=256)]
+    refresh_token: Annotated[Text, Field(min_length=1, max_length=256)]
 
 
 class TokenPair(BaseModel):

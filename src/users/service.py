@@ -4,14 +4,11 @@ from sqlalchemy import select, update as sql_update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from users.errors import EmailTaken
 from users.models import User
 from users.passwords import Passwords
 from users.profile_cache import ProfileCache
 from users.schemas import UserCreate, UserRead, UserUpdate
-
-
-class EmailTaken(Exception):
-    """An account with this email already exists."""
 
 
 async def create(*, session: AsyncSession, passwords: Passwords, data: UserCreate, role: str = "customer") -> UserRead:
@@ -27,7 +24,7 @@ async def create(*, session: AsyncSession, passwords: Passwords, data: UserCreat
     )
     user = (await session.execute(statement)).scalar_one_or_none()
     if user is None:
-        raise EmailTaken(data.email)
+        raise EmailTaken()
     await session.commit()
     return UserRead.model_validate(user)
 

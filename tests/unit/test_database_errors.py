@@ -8,7 +8,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.exc import DBAPIError
 
-from chassis.errors import FAILED_DEPENDENCY_HEADER, install_error_handlers, is_connection_failure
+from chassis.error_handlers import install_error_handlers
+from chassis.errors import FAILED_DEPENDENCY_HEADER, is_connection_failure
 from chassis.settings import ServiceSettings
 
 
