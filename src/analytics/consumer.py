@@ -59,6 +59,15 @@ class Consumer:
             if "BUSYGROUP" not in str(error):
                 raise
 
+    async def _recreate_group(self) -> None:
+        try:
+            await self.ensure_group()
+        except RedisError as error:
+            log.warning("stream unavailable", error=type(error).__name__)
+            await asyncio.sleep(1)
+            return
+        self.own_pending_done, self.claim_cursor = False, "0-0"
+
     async def next_batch(self) -> list[tuple[bytes, dict]]:
         count = self.settings.consumer_batch_size
         if not self.own_pending_done:  # entries delivered to this name before a restart
@@ -109,9 +118,15 @@ class Consumer:
             try:
                 await self.run_once()
                 metrics.HEARTBEAT.set_to_current_time()
-            except RedisError as error:  # Redis away: wait and retry, the entries stay pending
+            except RedisError as error:
                 metrics.ERRORS.inc()
-                log.warning("stream unavailable", error=type(error).__name__)
+                if isinstance(error, ResponseError) and "NOGROUP" in str(error):
+                    # The stream's Redis came back empty (the cache Redis keeps nothing on disk): the group
+                    # went with the stream. Make it again, or this consumer would wait for it forever.
+                    log.warning("consumer group gone; creating it again", stream=self.stream, group=self.group)
+                    await self._recreate_group()
+                    continue
+                log.warning("stream unavailable", error=type(error).__name__)  # Redis away: the entries stay pending
                 self.own_pending_done = False  # the failed batch is still ours: read it again first
                 await asyncio.sleep(1)
 

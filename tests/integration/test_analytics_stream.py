@@ -175,3 +175,31 @@ async def test_recommendations_from_a_known_co_purchase_set(client, settings):
     assert rules[0].lift == round(0.8 / (5 / 8), 4)
     assert await bought_together(client, 5, min_support=0.2, min_confidence=0.3) == []  # 1 of 8 orders
     assert [r.product_id for r in await bought_together(client, 5, min_support=0.1, min_confidence=0.3)] == [6]
+
+
+async def test_a_consumer_makes_its_group_again_when_redis_comes_back_empty(client, settings):
+    # The stream lives on the cache Redis, which keeps nothing on disk: after a crash the stream and
+    # its consumer group are gone, and XREADGROUP answers NOGROUP until the group exists again.
+    consumer = Consumer(client, settings, "survivor")
+    stopping = asyncio.Event()
+    running = asyncio.create_task(consumer.run(stopping))
+    try:
+        await asyncio.sleep(0.5)  # consuming
+        await client.delete(settings.events_stream)  # what a restart of the cache Redis leaves
+        await asyncio.sleep(0.2)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not await client.exists(settings.events_stream):
+            await asyncio.sleep(0.1)
+        groups = await client.xinfo_groups(settings.events_stream)
+        assert [group["name"].decode() for group in groups] == [settings.events_group]
+        events = interaction_log(200, int(time.time() * 1000), seed=5, span_minutes=5)
+        await append(client, settings.events_stream, events)
+        while time.monotonic() < deadline + 10:
+            info = (await client.xinfo_groups(settings.events_stream))[0]
+            if info["lag"] == 0 and info["pending"] == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert info["lag"] == 0 and info["pending"] == 0  # and it consumes again
+    finally:
+        stopping.set()
+        await asyncio.wait_for(running, timeout=10)
