@@ -108,7 +108,7 @@ footprint: ## memory (PSS) of every component of the native stack, and the total
 	@$(STACKCTL) footprint
 
 # --- Load tests (Locust: behaviour, thresholds) and benchmarks (wrk: figures); see loadtests/ and bench/ ---
-.PHONY: load load-ui bench capacity
+.PHONY: load load-ui bench bench-pooler capacity
 HOST ?= http://localhost:8080
 LOAD_SHAPE ?= steady
 LOAD_USERS ?= 20
@@ -130,6 +130,9 @@ ifeq ($(STACK_RUNTIME),docker)
 else
 	@BENCH_RUNTIME=native PYTHONPATH=src:. $(PYTHON) -m bench
 endif
+
+bench-pooler: ## 500 concurrent DB clients through pgbouncer vs direct to Postgres: errors, p99, server connections (reports/bench-pooler/)
+	@BENCH_RUNTIME=native PYTHONPATH=src:. $(PYTHON) -m bench.pooler
 
 capacity: ## replicas, DB connections, cache, machines and HPA min/max/requests for USERS from the last bench (K8S_WRITE=1: into k8s/overlays/prod)
 	@PYTHONPATH=src:. $(PYTHON) -m bench.capacity --users $(or $(USERS),1000000) \

@@ -7,11 +7,11 @@ cd "$(dirname "$0")/.."
 # patroni + etcd-server: products-db's automatic failover; pgbackrest: WAL archive and backups.
 APT_PACKAGES=(nginx redis-server redis-tools prometheus prometheus-postgres-exporter
   prometheus-redis-exporter prometheus-nginx-exporter docker-compose wrk curl wget procps chromium
-  patroni etcd-server etcd-client pgbackrest
+  patroni etcd-server etcd-client pgbackrest pgbouncer
   libnginx-mod-http-brotli-filter libnginx-mod-http-brotli-static libnginx-mod-http-cache-purge mkcert mtail)
 NEEDED_COMMANDS=(nginx redis-server redis-cli prometheus prometheus-postgres-exporter
   prometheus-redis-exporter prometheus-nginx-exporter docker-compose wrk curl wget runuser chromium
-  patroni patronictl etcd etcdctl pgbackrest mkcert mtail)
+  patroni patronictl etcd etcdctl pgbackrest pgbouncer mkcert mtail)
 # nginx modules the edge loads (infra/nginx/nginx.conf: load_module).
 NGINX_MODULES=(ngx_http_brotli_filter_module ngx_http_brotli_static_module ngx_http_cache_purge_module)
 PG_BIN=/usr/lib/postgresql/15/bin
@@ -35,7 +35,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
   # Packages may start their daemons where systemd runs; the stack runs its own instances.
-  for daemon in nginx redis-server prometheus etcd patroni mtail; do service "$daemon" stop >/dev/null 2>&1 || true; done
+  for daemon in nginx redis-server prometheus etcd patroni pgbouncer mtail; do service "$daemon" stop >/dev/null 2>&1 || true; done
 fi
 # k8s/ uses kustomize v4+ fields (labels, patches with targets): kubectl 1.21 or newer embeds it.
 kubectl_minor=$(kubectl version --client -o json 2>/dev/null | sed -n 's/.*"minor": *"\([0-9]*\).*/\1/p' | head -1)

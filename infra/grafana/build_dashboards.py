@@ -304,9 +304,29 @@ def databases() -> dict:
               "Commits per second on each server.",
               target(f'sum by (database) (rate(pg_stat_database_xact_commit{{datname!~"template.*|postgres"}}[{RATE}]))',
                      "{{database}}"), unit="ops"),
+        row("Connection pooler (pgbouncer, transaction mode)"),
+        panel("Pooler: client vs server connections per database",
+              "Many client connections (the services' pools, active or waiting) share a few Postgres server "
+              "connections, never more than the pool size (5: HikariCP's formula, README \"Connection pooling\").",
+              target("sum by (database, state) (pgbouncer_pool_client_connections)", "{{database}} clients {{state}}"),
+              target("sum by (database) (pgbouncer_pool_server_connections)", "{{database}} server connections"),
+              target("max by (database) (pgbouncer_database_pool_size)", "{{database}} pool size")),
+        panel("Pooler: pool saturation",
+              "Server connections lent to a client now, as a share of the pool; at 100% new transactions queue.",
+              target("sum by (database) (pgbouncer_pool_server_connections{state=\"active\"}) "
+                     "/ max by (database) (pgbouncer_database_pool_size)", "{{database}}"),
+              unit="percentunit", max_value=1),
+        panel("Pooler: longest wait for a server connection",
+              "How long the oldest waiting client has waited (alert PoolerClientsWaiting above 1 s for 2 min).",
+              target("max by (database) (pgbouncer_pool_max_wait_seconds)", "{{database}}"), unit="s"),
+        panel("Pooler: transactions per second per database",
+              "Transactions pgbouncer passed to each database, and the time clients spent queued per second.",
+              target(f"sum by (database) (rate(pgbouncer_transactions_total[{RATE}]))", "{{database}} transactions"),
+              target(f"sum by (database) (rate(pgbouncer_client_wait_seconds_total[{RATE}]))",
+                     "{{database}} seconds queued per second"), unit="ops"),
     ]
     return dashboard("scaleshop-databases", "ScaleShop / Databases",
-                     "Connection pools, query latency, primary vs replica, replication lag, the servers.",
+                     "Connection pools, the pooler, query latency, primary vs replica, replication lag, the servers.",
                      panels, [variable("service", "label_values(db_pool_connections, service)", "Service")])
 
 

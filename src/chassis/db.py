@@ -6,9 +6,17 @@ and query execution time): SQLAlchemy's pool and cursor events feed
 `db_query_duration_seconds{service,database}`. The `database` label is the engine's role,
 "primary" or "replica" (the engine of `DATABASE_REPLICA_URL`), so a dashboard compares the
 two sides of a read replica without knowing host names.
+
+Behind pgbouncer in transaction mode (seed "Stage 6: Database Optimization", connection
+pooling; infra/pgbouncer), a connection the app holds is a connection *to the pooler*, and each
+transaction may run on a different Postgres server connection. What lives in a server session
+then leaks to strangers or vanishes, and Debian's pgbouncer 1.18 does not track prepared
+statements (1.21 does). `pooler_connect_args` does what asyncpg's FAQ and SQLAlchemy's asyncpg
+dialect documentation say for that case (see the function).
 """
 
 import time
+import uuid
 from collections.abc import AsyncIterator
 
 from sqlalchemy import event, text
@@ -25,7 +33,7 @@ QUERY_STARTED = "scaleshop_query_started"
 
 def create_engine(url: str, settings: ServiceSettings, *, pooled: bool = True, role: str | None = None) -> AsyncEngine:
     """A pooled engine for a web worker; NullPool for short-lived processes (Celery tasks, migrations)."""
-    connect_args = {
+    connect_args = pooler_connect_args(settings) if settings.database_pooler == "pgbouncer" else {
         "server_settings": {
             "application_name": settings.replica_name,
             "statement_timeout": str(settings.db_statement_timeout_ms),
@@ -48,6 +56,32 @@ def create_engine(url: str, settings: ServiceSettings, *, pooled: bool = True, r
         # Fault flag db_latency_ms (chassis.faults): web replicas only, never migrations or seeds.
         install_db_latency(engine, flags_for(settings))
     return engine
+
+
+def pooler_connect_args(settings: ServiceSettings) -> dict:
+    """asyncpg's connect arguments through a transaction-mode pgbouncer 1.18.
+
+    - `statement_cache_size=0` (asyncpg FAQ, "prepared statement errors"): asyncpg keeps no named
+      prepared statement for reuse; a statement prepared in one transaction would be asked for
+      later on whichever server connection pgbouncer lends then, where it does not exist.
+    - `prepared_statement_cache_size=0` (SQLAlchemy asyncpg dialect): the dialect's own cache of
+      prepared statements, off for the same reason.
+    - `prepared_statement_name_func` (SQLAlchemy, "Prepared Statement Name with PGBouncer"): the
+      dialect still prepares each statement (to learn its result columns), inside the transaction,
+      so on one server connection; asyncpg would name it `__asyncpg_stmt_1__` on every client, and
+      two clients lent the same server connection would collide ("already exists"). A UUID name
+      cannot; pgbouncer's `server_reset_query = DEALLOCATE ALL` clears them when a server
+      connection changes hands.
+    - No `statement_timeout` startup setting: pgbouncer 1.18 refuses startup parameters it does not
+      know. The same limit is set on every server connection by pgbouncer's `connect_query`.
+    """
+    return {
+        "server_settings": {"application_name": settings.replica_name},
+        "timeout": settings.db_pool_timeout_seconds,
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": lambda: f"__asyncpg_{uuid.uuid4()}__",
+    }
 
 
 def role_of(url: str, settings: ServiceSettings) -> str:

@@ -31,6 +31,9 @@ class ServiceSettings(BaseSettings):
     db_max_overflow: int = 5
     db_pool_timeout_seconds: float = 3.0
     db_statement_timeout_ms: int = 5000
+    # "pgbouncer" when DATABASE_URL points at the transaction-mode pooler (infra/pgbouncer): asyncpg
+    # then keeps no prepared statements across transactions (chassis.db.pooler_connect_args).
+    database_pooler: str = ""
 
     redis_url: str = "redis://localhost:6379/0"
     redis_timeout_seconds: float = 1.0

@@ -64,6 +64,10 @@ NATIVE_IMAGES: dict[str, NativeImage] = {
         kind="patroni", default_command=("patroni", "/etc/patroni/patroni.yml"), user="postgres"
     ),
     "scaleshop-etcd": NativeImage(kind="etcd", default_command=("etcd",), user="etcd"),
+    # pgbouncer refuses to run as root (and exits 0 without a word): it runs as postgres.
+    "scaleshop-pgbouncer": NativeImage(
+        kind="pgbouncer", default_command=("pgbouncer", "/etc/pgbouncer/pgbouncer.ini"), user="postgres"
+    ),
 }
 # The images built from infra/docker/Dockerfile package the same Debian binaries: same stand-ins.
 NATIVE_IMAGES |= {

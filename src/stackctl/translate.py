@@ -156,10 +156,13 @@ def rewrite_paths(text: str, mounts: list[Mount], container_tmp: Path) -> str:
 
 
 def render_config(text: str, image: NativeImage, address: str, rewrite) -> str:
-    """A mounted config file for this runtime: host names and paths rewritten, nginx `listen` bound."""
+    """A mounted config file for this runtime: host names and paths rewritten, nginx `listen` and
+    pgbouncer's `listen_addr` bound to this container's address."""
     text = rewrite(text)
     if image.kind == "nginx":
         text = re.sub(r"(\blisten\s+)(\d+)", rf"\g<1>{address}:\2", text)
+    if image.kind == "pgbouncer":
+        text = re.sub(r"(?m)^(listen_addr\s*=\s*).*$", rf"\g<1>{address}", text)
     return text
 
 

@@ -19,6 +19,7 @@ KUBERNETES_VERSION = "1.30.0"  # the oldest API the manifests use (preStop `slee
 CUSTOM_KINDS = {  # kind -> apiVersion of the operator that serves it
     "Cluster": "postgresql.cnpg.io/v1",
     "ScheduledBackup": "postgresql.cnpg.io/v1",
+    "Pooler": "postgresql.cnpg.io/v1",
     "Redis": "redis.redis.opstreelabs.in/v1beta2",
     "ServiceMonitor": "monitoring.coreos.com/v1",
 }

@@ -89,6 +89,9 @@ def normalised(value: str) -> str:
             return parts._replace(netloc=f"{user}{counterpart(name)[1]}-{role}:{port}", query="").geturl()
         host = k8s_host(parts.hostname or "")
         port = f":{parts.port}" if parts.port else ""
+        if parts.hostname == "pgbouncer":
+            # The pooler: one CloudNativePG Pooler per database, named after it, on 5432.
+            host, port = f"{parts.path.strip('/')}-db-pooler", ":5432"
         return parts._replace(netloc=f"{user}{host}{port}").geturl()
 
     urls = [one(part) for part in value.split(",")]

@@ -33,6 +33,7 @@ KNOWN_METRICS = {
     "analytics_event_lag_seconds_bucket", "analytics_group_lag", "analytics_group_pending", "events_dropped_total",
     "saga_failed_by_timeout_total", "saga_stuck_orders",
     "patroni_primary", "patroni_postgres_timeline", "pgbackrest_backup_age_seconds", "pgbackrest_stanza_ok",
+    "pgbouncer_pool_max_wait_seconds",
 }
 
 pytestmark = pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed (make bootstrap)")

@@ -97,9 +97,10 @@ def test_every_service_gets_its_own_address_unless_it_publishes(compose, setting
 
 def test_translated_services_use_the_addresses_of_their_dependencies(compose, settings):
     native = translate(compose, settings)
-    users_db, redis = native["users-db"].address, native["redis"].address
+    pooler, redis = native["pgbouncer"].address, native["redis"].address
     env = native["users-1"].env
-    assert f"@{users_db}:5432/users" in env["DATABASE_URL"]
+    assert f"@{pooler}:6432/users" in env["DATABASE_URL"]  # through the pooler (infra/pgbouncer)
+    assert f"@{native['users-db'].address}:5432/users" in native["users-migrate"].env["DATABASE_URL"]
     assert env["REDIS_URL"] == f"redis://{redis}:6379/0"
     assert env["REPLICA_NAME"] == "users-1"
     assert "--bind" in native["users-1"].argv and f"{native['users-1'].address}:8000" in native["users-1"].argv
@@ -145,6 +146,23 @@ def test_infra_images_built_from_a_dockerfile_run_their_debian_binary(compose, s
     assert f"listen: {node.address}:8008" in config.content
     assert native["etcd"].kind == "etcd" and native["etcd"].argv[0] == "etcd"
     assert native["backup"].kind == "app"  # the backup scheduler is Python from this repository
+
+
+def test_pgbouncer_runs_as_postgres_on_its_own_address_and_points_at_the_databases(compose, settings):
+    """pgbouncer refuses root; its config binds this container's address and names database addresses;
+    the entry script and the auth file it writes land in the container's own paths."""
+    native = translate(compose, settings)
+    pooler = native["pgbouncer"]
+    assert pooler.kind == "pgbouncer" and pooler.user == "postgres"
+    config = next(m for m in pooler.mounts if m.target == "/etc/pgbouncer/pgbouncer.ini")
+    script = next(m for m in pooler.mounts if m.target == "/usr/local/bin/pgbouncer-entrypoint.sh")
+    assert pooler.argv == ["sh", str(script.native_path)]
+    assert f"listen_addr = {pooler.address}\n" in config.content
+    assert f"orders = host={native['orders-db'].address} port=5432" in config.content
+    tmp = pooler.container_dir / "tmp"
+    assert f"auth_file = {tmp}/userlist.txt" in config.content
+    assert f"exec pgbouncer {config.native_path}" in script.content and f"{tmp}/userlist.txt" in script.content
+    assert f"@{pooler.address}:6432/orders" in native["orders-1"].env["DATABASE_URL"]
 
 
 def test_health_checks_run_natively_against_the_service_address(compose, settings):

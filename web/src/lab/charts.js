@@ -66,11 +66,16 @@ export const CHARTS = {
   "analytics-lag": { title: "Analytics: end-to-end lag p95 and undelivered entries", unit: "s / entries",
     queries: [{ expr: "histogram_quantile(0.95, sum by (le) (rate(analytics_event_lag_seconds_bucket[1m])))", legend: () => "lag p95 (s)" },
       { expr: "max(analytics_group_lag) + max(analytics_group_pending)", legend: () => "undelivered + pending" }] },
+  // The pooler (pgbouncer): many client connections, at most the pool size of server connections.
+  "pooler": { title: "Pooler: client vs Postgres server connections", unit: "connections",
+    queries: [{ expr: "sum by (database) (pgbouncer_pool_client_connections)", legend: (m) => `${m.database} clients` },
+      { expr: 'sum by (database) (pgbouncer_pool_client_connections{state="waiting"})', legend: (m) => `${m.database} waiting` },
+      { expr: "sum by (database) (pgbouncer_pool_server_connections)", legend: (m) => `${m.database} server` }] },
 };
 
 /** Charts shown on the lab, in order (the cards name them too). */
 export const SHOWN = ["rate-gateway", "rate-products", "p95", "errors", "cache-hit-ratio", "db-reads",
-  "replica-lag", "queues", "sagas", "breakers", "rate-limits", "edge-cache", "edge-gateways"];
+  "replica-lag", "queues", "sagas", "breakers", "rate-limits", "edge-cache", "edge-gateways", "pooler"];
 
 const PALETTE = ["#2454d6", "#d6542f", "#139a5b", "#8a3fd1", "#c28a00", "#0e8fa8", "#c2185b", "#5d6b82", "#6f9c1d", "#a0522d", "#3b3b98", "#e67e22"];
 

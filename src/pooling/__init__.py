@@ -1,0 +1,1 @@
+"""Connection pooling with pgbouncer: its Prometheus exporter (infra/pgbouncer has the pooler)."""
