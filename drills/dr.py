@@ -40,6 +40,7 @@ import psycopg2
 from backups.schedule import segment_position
 from drills.stack import Stack, libpq_dsn, report_dir
 from drills.traffic import Event, Loop, admin_headers
+from orders.shard_keys import bucket_of
 
 DATABASE = "orders-db"
 PGDATA_TARGET = "/var/lib/postgresql/data"
@@ -73,7 +74,16 @@ def orderer(base_url: str, product_id: int, buyer: dict, number: int) -> Loop:
 
 
 def orders_dsn(stack: Stack) -> str:
-    return libpq_dsn(stack.env("orders-1")["DATABASE_URL"], connect_timeout="5")
+    """orders-db itself (the migrations' direct URL), not the pooler the services use."""
+    return libpq_dsn(stack.env("orders-migrate")["DATABASE_URL"], connect_timeout="5")
+
+
+def on_shard_zero(stack: Stack, user_id: int) -> bool:
+    """Orders are sharded by user (orders.shards): the drill's customers must live on orders-db, shard 0."""
+    with psycopg2.connect(orders_dsn(stack)) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT shard FROM shard_buckets WHERE bucket = %s", (bucket_of(user_id),))
+        row = cursor.fetchone()
+    return row is None or row[0] == 0
 
 
 def archive_state(stack: Stack) -> dict:
@@ -140,7 +150,8 @@ def run(warmup: float, orderers: int) -> dict:
         product = client.post("/api/products", headers=admin_headers(base), json={
             "name": f"DR drill item {uuid.uuid4().hex[:8]}", "category": "drill", "price": "2.00", "stock": 1_000_000})
         product.raise_for_status()
-        before, after = customer(client, "before"), customer(client, "after")
+        before, after = (next(c for c in iter(lambda: customer(client, tag), None) if on_shard_zero(stack, c["id"]))
+                         for tag in ("before", "after"))
     buyer = {"current": before}
     loops = [orderer(base, product.json()["id"], buyer, number).start() for number in range(orderers)]
     started = time.time()

@@ -5,7 +5,7 @@ a missing key is a 400, a key whose first request is still running a 409, a key 
 with another body a 422.
 """
 
-from chassis.errors import BadRequest, Conflict, NotFound, Unprocessable
+from chassis.errors import BadRequest, Conflict, DependencyUnavailable, NotFound, Unprocessable
 
 
 class IdempotencyKeyMissing(BadRequest):
@@ -34,3 +34,10 @@ class InsufficientStock(Conflict):
 
 class UnknownProduct(Unprocessable):
     description = "unknown product"
+
+
+class ShardMoving(DependencyUnavailable):
+    description = "this customer's orders are moving between shards; retry in a moment"
+
+    def __init__(self):
+        super().__init__("orders-shard", "moving")

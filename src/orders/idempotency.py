@@ -127,11 +127,13 @@ async def free_for_retry(*, sessions: async_sessionmaker[AsyncSession], user_id:
         )
 
 
-async def abandoned(*, session: AsyncSession, older_than_seconds: int, limit: int) -> list[IdempotencyKey]:
-    """Keys still in flight long after any request could hold them (nobody came back to retry)."""
+async def abandoned(*, session: AsyncSession, older_than_seconds: int, limit: int,
+                    buckets: list[int]) -> list[IdempotencyKey]:
+    """Keys still in flight long after any request could hold them (nobody came back to retry), among
+    the shard buckets this shard owns."""
     return list((await session.scalars(
         select(IdempotencyKey)
-        .where(IdempotencyKey.status == "in_flight",
+        .where(IdempotencyKey.status == "in_flight", IdempotencyKey.bucket.in_(buckets),
                IdempotencyKey.locked_at < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, older_than_seconds))
         .order_by(IdempotencyKey.locked_at).limit(limit).with_for_update(skip_locked=True)
     )).all())

@@ -10,9 +10,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from chassis.app import create_service_app
+from chassis.db import Database, create_engine
 from orders.clients import ProductsClient
+from orders.resharding import shard_urls
 from orders.router import router
 from orders.settings import get_settings
+from orders.shards import Shards
 
 
 @asynccontextmanager
@@ -21,6 +24,20 @@ async def products_client(app: FastAPI) -> AsyncIterator[None]:
     app.state.products = ProductsClient(app.state.settings)
     yield
     await app.state.products.aclose()
+
+
+@asynccontextmanager
+async def order_shards(app: FastAPI) -> AsyncIterator[None]:
+    """The shards (orders.shards): shard 0 is the chassis' own engine (DATABASE_URL, readiness
+    "postgres": it holds the directory); every other shard gets a pooled engine. They are not
+    readiness checks: one shard down fails its own customers' requests (503), it must not take the
+    replica out of service for everyone else's."""
+    settings = app.state.settings
+    others = [Database(create_engine(url, settings)) for url in shard_urls(settings)[1:]]
+    app.state.shards = Shards([app.state.db, *others])
+    yield
+    for database in others:
+        await database.dispose()
 
 
 @asynccontextmanager
@@ -37,5 +54,5 @@ async def task_publisher(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app() -> FastAPI:
     return create_service_app(get_settings(), title="ScaleShop orders", routers=[router],
-                              resources=[products_client, task_publisher],
+                              resources=[order_shards, products_client, task_publisher],
                               description="Orders with idempotency keys, a transactional outbox and a checkout saga.")

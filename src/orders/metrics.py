@@ -5,7 +5,7 @@ writes one per labelled child, when it is first used). The outbox gauges use "mo
 whichever worker process ran the relay last tells the truth about the backlog.
 """
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 ORDERS_PLACED = Counter("orders_placed_total", "Orders accepted (written PENDING)", ["service"])
 ORDER_STATUS = Counter("orders_status_total", "Order status transitions, by the status entered", ["status"])
@@ -18,3 +18,8 @@ OUTBOX_BACKLOG = Gauge("outbox_backlog", "Unpublished outbox rows seen by the la
                        multiprocess_mode="mostrecent")
 OUTBOX_OLDEST_AGE = Gauge("outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row", ["service"],
                           multiprocess_mode="mostrecent")
+# Sharding (orders.shards): orders written per shard (the shard's number as a label), and the cost
+# of the one query that reads every shard (the admin listing).
+ORDERS_BY_SHARD = Counter("orders_shard_orders_total", "Orders written, by the shard that holds them", ["shard"])
+SCATTER_GATHER_SECONDS = Histogram("orders_scatter_gather_seconds", "Admin listing across every shard, end to end",
+                                   ["service"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))

@@ -4,18 +4,23 @@
 - idempotency_keys: one row per (user, Idempotency-Key), the first response kept >= 24 h;
 - outbox: events written in the same transaction as the state change they announce,
   published to Celery by the relay (transactional outbox);
-- dead_letters: tasks of this service that exhausted their retries.
+- dead_letters: tasks of this service that exhausted their retries;
+- shard_buckets (the directory, used on shard 0) and bucket_ownership (each shard's fence):
+  orders are sharded by user (orders.shards); `bucket` on orders and idempotency_keys is the
+  user's hash bucket, computed by the database (orders.shard_keys.BUCKET_SQL).
 """
 
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, func, text
+from sqlalchemy import (BigInteger, Boolean, Computed, DateTime, ForeignKey, Index, Integer, Numeric, SmallInteger,
+                        String, Text, func, text)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from chassis.models import DeadLetterColumns, new_base
+from orders.shard_keys import BUCKET_SQL
 
 Base = new_base()
 
@@ -39,6 +44,7 @@ class Order(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    bucket: Mapped[int] = mapped_column(SmallInteger, Computed(BUCKET_SQL, persisted=True), index=True)
     # The reference products knows the stock reservation by (reserve and release are idempotent on it).
     order_ref: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(16), default=OrderStatus.PENDING)
@@ -72,6 +78,7 @@ class IdempotencyKey(Base):
 
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    bucket: Mapped[int] = mapped_column(SmallInteger, Computed(BUCKET_SQL, persisted=True), index=True)
     request_hash: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="in_flight")  # in_flight | done
     order_ref: Mapped[str] = mapped_column(String(64))
@@ -96,3 +103,22 @@ class OutboxEvent(Base):
 
 class DeadLetter(DeadLetterColumns, Base):
     __tablename__ = "dead_letters"
+
+
+class ShardBucket(Base):
+    """The directory (shard map): which shard holds each hash bucket. Read on shard 0."""
+
+    __tablename__ = "shard_buckets"
+
+    bucket: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    shard: Mapped[int] = mapped_column(SmallInteger)
+    moved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class BucketOwnership(Base):
+    """This shard's fence: the buckets it serves now (orders.shards.owns)."""
+
+    __tablename__ = "bucket_ownership"
+
+    bucket: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    owned: Mapped[bool] = mapped_column(Boolean, default=False)

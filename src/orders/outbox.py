@@ -84,8 +84,9 @@ def subscribers(topic: str, payload: dict) -> list[tuple[str, dict]]:
     raise ValueError(f"outbox: no subscribers for topic {topic!r}")
 
 
-async def relay(*, sessions: async_sessionmaker[AsyncSession], publish: Publish, batch_size: int) -> int:
-    """Publish up to `batch_size` unpublished rows, oldest first; returns how many were published."""
+async def relay(*, sessions: async_sessionmaker[AsyncSession], publish: Publish, batch_size: int,
+                shard: int = 0) -> int:
+    """Publish up to `batch_size` unpublished rows of one shard's outbox, oldest first; returns how many."""
     published, failure = 0, None
     async with sessions.begin() as session:
         rows = (await session.scalars(
@@ -105,18 +106,20 @@ async def relay(*, sessions: async_sessionmaker[AsyncSession], publish: Publish,
             row.published_at = datetime.now(timezone.utc)
             OUTBOX_PUBLISHED.labels(row.topic).inc()
             published += 1
-    await measure_backlog(sessions=sessions)
+    await measure_backlog(sessions=sessions, shard=shard)
     if failure is not None:
         raise failure
     return published
 
 
-async def measure_backlog(*, sessions: async_sessionmaker[AsyncSession]) -> None:
-    """Set the backlog gauges (rows waiting, age of the oldest) that the OutboxStuck alert watches."""
+async def measure_backlog(*, sessions: async_sessionmaker[AsyncSession], shard: int = 0) -> None:
+    """Set the backlog gauges (rows waiting, age of the oldest) that the OutboxStuck alert watches;
+    one series per shard ("orders" is shard 0, "orders-shard-N" the others: sum() is the service)."""
     async with sessions() as session:
         waiting, oldest = (await session.execute(
             select(func.count(), func.min(OutboxEvent.created_at)).where(OutboxEvent.published_at.is_(None))
         )).one()
-    OUTBOX_BACKLOG.labels("orders").set(waiting)
+    label = "orders" if shard == 0 else f"orders-shard-{shard}"
+    OUTBOX_BACKLOG.labels(label).set(waiting)
     age = (datetime.now(timezone.utc) - oldest).total_seconds() if oldest else 0.0
-    OUTBOX_OLDEST_AGE.labels("orders").set(max(age, 0.0))
+    OUTBOX_OLDEST_AGE.labels(label).set(max(age, 0.0))

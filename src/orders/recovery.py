@@ -22,6 +22,9 @@ Orders are claimed with FOR UPDATE SKIP LOCKED, so a reconciler never waits on (
 fights) a payment result being applied to the same order, and two reconcilers never
 re-drive one order twice in one round. The deadline counts from `updated_at`, the
 time the order entered its state or was last re-driven.
+
+It runs on each shard for the buckets that shard owns (orders.shards.owned_buckets, held FOR
+SHARE for the round): a copy of a bucket on its way to another shard is nobody's to re-drive.
 """
 
 from dataclasses import dataclass, field
@@ -36,6 +39,7 @@ from orders.clients import ProductsClient
 from orders.metrics import ORDER_STATUS
 from orders.models import Order, OrderStatus
 from orders.recovery_metrics import RESERVATIONS_RELEASED, SAGA_FAILED_BY_TIMEOUT, SAGA_RECOVERED, SAGA_STUCK
+from orders.shards import owned_buckets
 
 WAITING = (OrderStatus.PENDING, OrderStatus.PAID)
 
@@ -56,13 +60,14 @@ class Round:
 
 
 async def reconcile(*, sessions: async_sessionmaker[AsyncSession], deadline_seconds: float, max_recoveries: int,
-                    batch_size: int) -> Round:
+                    batch_size: int, shard: int = 0) -> Round:
     """Re-drive or time out every order that has waited past the deadline (up to `batch_size`)."""
     done = Round()
     cutoff = datetime.now(timezone.utc) - timedelta(seconds=deadline_seconds)
     async with sessions.begin() as session:
+        buckets = await owned_buckets(session)
         stuck = (await session.scalars(
-            select(Order).where(Order.status.in_(WAITING), Order.updated_at < cutoff)
+            select(Order).where(Order.status.in_(WAITING), Order.updated_at < cutoff, Order.bucket.in_(buckets))
             .order_by(Order.updated_at).limit(batch_size).with_for_update(skip_locked=True)
         )).all()
         for order in stuck:
@@ -76,7 +81,7 @@ async def reconcile(*, sessions: async_sessionmaker[AsyncSession], deadline_seco
                 _redrive(session, order)
                 done.redriven.append(order.id)
     _count(done)
-    await measure_stuck(sessions=sessions, deadline_seconds=deadline_seconds)
+    await measure_stuck(sessions=sessions, deadline_seconds=deadline_seconds, shard=shard)
     if done.wrote_events:
         log.warning("saga recovery", redriven=done.redriven, confirmed=done.confirmed, failed=done.failed)
     return done
@@ -87,8 +92,9 @@ async def release_abandoned_claims(*, sessions: async_sessionmaker[AsyncSession]
     """Release the stock of claims nobody came back for, then forget the claims; their order_refs."""
     released = []
     async with sessions.begin() as session:
+        buckets = await owned_buckets(session)
         for claim in await idempotency.abandoned(session=session, older_than_seconds=older_than_seconds,
-                                                 limit=batch_size):
+                                                 limit=batch_size, buckets=buckets):
             try:
                 await products.release(order_ref=claim.order_ref)
             except Exception as error:  # products away: the key stays, the next round tries again
@@ -134,11 +140,13 @@ def _count(done: Round) -> None:
         ORDER_STATUS.labels(OrderStatus.FAILED).inc(len(done.failed))
 
 
-async def measure_stuck(*, sessions: async_sessionmaker[AsyncSession], deadline_seconds: float) -> int:
-    """Orders still waiting past the deadline after this round (alert SagaOrdersStuck)."""
+async def measure_stuck(*, sessions: async_sessionmaker[AsyncSession], deadline_seconds: float, shard: int = 0) -> int:
+    """Orders still waiting past the deadline after this round (alert SagaOrdersStuck), one series per shard."""
     cutoff = datetime.now(timezone.utc) - timedelta(seconds=deadline_seconds)
     async with sessions() as session:
+        buckets = await owned_buckets(session)
         waiting = await session.scalar(
-            select(func.count()).select_from(Order).where(Order.status.in_(WAITING), Order.updated_at < cutoff))
-    SAGA_STUCK.labels("orders").set(waiting)
+            select(func.count()).select_from(Order).where(Order.status.in_(WAITING), Order.updated_at < cutoff,
+                                                          Order.bucket.in_(buckets)))
+    SAGA_STUCK.labels("orders" if shard == 0 else f"orders-shard-{shard}").set(waiting)
     return waiting

@@ -7,8 +7,7 @@ from celery import shared_task
 from orders import outbox, recovery
 from orders.clients import ProductsClient
 from orders.settings import get_settings
-from orders.tasks import publish
-from worker.reliable import task_database
+from orders.tasks import publish, task_shards
 
 RECOVER_TASK = "orders.recover_sagas"
 
@@ -20,19 +19,27 @@ def recover_sagas() -> dict:
 
 
 async def _recover() -> dict:
+    """One round on every shard, each for the buckets it owns (orders.recovery)."""
     settings = get_settings()
-    async with task_database(settings) as db:
-        done = await recovery.reconcile(sessions=db.sessions, deadline_seconds=settings.saga_step_deadline_seconds,
-                                        max_recoveries=settings.saga_max_recoveries,
-                                        batch_size=settings.saga_recovery_batch_size)
-        products = ProductsClient(settings)
-        try:
-            released = await recovery.release_abandoned_claims(
-                sessions=db.sessions, products=products, batch_size=settings.saga_recovery_batch_size,
-                older_than_seconds=settings.idempotency_abandoned_seconds)
-        finally:
-            await products.aclose()
-    if done.wrote_events:
+    totals = {"redriven": 0, "confirmed": 0, "failed": 0, "abandoned_claims_released": 0}
+    wrote_events = False
+    products = ProductsClient(settings)
+    try:
+        async with task_shards(settings) as shards:
+            for index, database in enumerate(shards.databases):
+                done = await recovery.reconcile(sessions=database.sessions, shard=index,
+                                                deadline_seconds=settings.saga_step_deadline_seconds,
+                                                max_recoveries=settings.saga_max_recoveries,
+                                                batch_size=settings.saga_recovery_batch_size)
+                released = await recovery.release_abandoned_claims(
+                    sessions=database.sessions, products=products, batch_size=settings.saga_recovery_batch_size,
+                    older_than_seconds=settings.idempotency_abandoned_seconds)
+                wrote_events = wrote_events or done.wrote_events
+                for key, value in (("redriven", done.redriven), ("confirmed", done.confirmed),
+                                   ("failed", done.failed), ("abandoned_claims_released", released)):
+                    totals[key] += len(value)
+    finally:
+        await products.aclose()
+    if wrote_events:
         outbox.trigger_relay(publish)
-    return {"redriven": len(done.redriven), "confirmed": len(done.confirmed), "failed": len(done.failed),
-            "abandoned_claims_released": len(released)}
+    return totals

@@ -4,12 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from chassis.db import Database
 from chassis.error_handlers import errors
 from chassis.fields import NOT_BLANK
-from chassis.identity import CurrentUser
+from chassis.identity import AdminUser, CurrentUser
 from orders import idempotency, service
 from orders.clients import ProductsClient
 from orders.errors import (
@@ -22,18 +20,14 @@ from orders.errors import (
     UnknownProduct,
 )
 from orders.outbox import Publish
-from orders.schemas import OrderCreate, OrderList, OrderRead
+from orders.schemas import OrderCreate, OrderList, OrderRead, RecentOrders
+from orders.shards import Shards
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
 
-def database(request: Request) -> Database:
-    return request.app.state.db
-
-
-async def session(request: Request):
-    async with request.app.state.db.sessions() as db_session:
-        yield db_session
+def shards(request: Request) -> Shards:
+    return request.app.state.shards
 
 
 def products(request: Request) -> ProductsClient:
@@ -44,8 +38,7 @@ async def publisher(request: Request) -> Publish:
     return request.app.state.publish
 
 
-DatabaseDep = Annotated[Database, Depends(database)]
-SessionDep = Annotated[AsyncSession, Depends(session)]
+ShardsDep = Annotated[Shards, Depends(shards)]
 ProductsDep = Annotated[ProductsClient, Depends(products)]
 PublishDep = Annotated[Publish, Depends(publisher)]
 OrderId = Annotated[int, Path(gt=0, le=2**63 - 1)]
@@ -60,13 +53,14 @@ IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": True,
 @router.post("", status_code=201, response_model=OrderRead, openapi_extra={"parameters": [IDEMPOTENCY_KEY]},
              responses=errors(IdempotencyKeyMissing, IdempotencyKeyInFlight, InsufficientStock, IdempotencyKeyReused,
                               UnknownProduct))
-async def place_order(order: OrderCreate, user: CurrentUser, db: DatabaseDep, products_client: ProductsDep,
+async def place_order(order: OrderCreate, user: CurrentUser, shards: ShardsDep, products_client: ProductsDep,
                       publish: PublishDep, request: Request,
                       idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key",
                                                                     include_in_schema=False)] = None) -> JSONResponse:
     """Place an order once per Idempotency-Key: stock is reserved, payment follows asynchronously."""
     key = idempotency.validate_key(idempotency_key)
-    status_code, body, replayed = await service.place(db=db, products=products_client, publish=publish,
+    status_code, body, replayed = await service.place(sessions=shards.for_user(user.user_id), products=products_client,
+                                                      publish=publish,
                                                       settings=request.app.state.settings,
                                                       user_id=user.user_id, key=key, order=order)
     return JSONResponse(status_code=status_code, content=body,
@@ -74,20 +68,31 @@ async def place_order(order: OrderCreate, user: CurrentUser, db: DatabaseDep, pr
 
 
 @router.get("", response_model=OrderList)
-async def list_orders(user: CurrentUser, db_session: SessionDep, limit: Annotated[int, Query(ge=1, le=100)] = 50,
+async def list_orders(user: CurrentUser, shards: ShardsDep, limit: Annotated[int, Query(ge=1, le=100)] = 50,
                       offset: Annotated[int, Query(ge=0, le=100_000)] = 0) -> OrderList:
-    """The caller's orders, newest first."""
-    orders = await service.get_all(session=db_session, user_id=user.user_id, limit=limit, offset=offset)
-    return OrderList(items=[OrderRead.model_validate(order) for order in orders])
+    """The caller's orders, newest first (one shard: the one that holds this customer)."""
+    async with shards.for_user(user.user_id).begin() as db_session:
+        orders = await service.get_all(session=db_session, user_id=user.user_id, limit=limit, offset=offset)
+        return OrderList(items=[OrderRead.model_validate(order) for order in orders])
+
+
+@router.get("/admin/recent", response_model=RecentOrders)
+async def recent_orders(_: AdminUser, shards: ShardsDep,
+                        limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict:
+    """Admin: the newest orders across every shard (scatter-gather; the answer shows its cost per shard)."""
+    return await service.recent_across_shards(shards=shards, limit=limit)
 
 
 @router.get("/{order_id}", response_model=OrderRead, responses=errors(OrderNotFound))
-async def get_order(order_id: OrderId, user: CurrentUser, db_session: SessionDep) -> OrderRead:
+async def get_order(order_id: OrderId, user: CurrentUser, shards: ShardsDep) -> OrderRead:
     """One of the caller's orders (404 for anyone else's)."""
-    return OrderRead.model_validate(await service.get(session=db_session, user_id=user.user_id, order_id=order_id))
+    async with shards.for_user(user.user_id).begin() as db_session:
+        return OrderRead.model_validate(await service.get(session=db_session, user_id=user.user_id,
+                                                          order_id=order_id))
 
 
 @router.post("/{order_id}/cancel", response_model=OrderRead, responses=errors(OrderNotFound, OrderNotCancellable))
-async def cancel_order(order_id: OrderId, user: CurrentUser, db: DatabaseDep, publish: PublishDep) -> dict:
+async def cancel_order(order_id: OrderId, user: CurrentUser, shards: ShardsDep, publish: PublishDep) -> dict:
     """Cancel an order while PENDING, PAID or CONFIRMED: stock is released and a paid order refunded."""
-    return await service.cancel(db=db, publish=publish, user_id=user.user_id, order_id=order_id)
+    return await service.cancel(sessions=shards.for_user(user.user_id), publish=publish, user_id=user.user_id,
+                                order_id=order_id)

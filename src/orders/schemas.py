@@ -59,3 +59,13 @@ class OrderRead(BaseModel):
 
 class OrderList(BaseModel):
     items: list[OrderRead]
+
+
+class RecentOrders(BaseModel):
+    """The admin listing across shards, with what it cost (scatter-gather)."""
+
+    items: list[OrderRead]
+    shards_queried: int
+    rows_read: int
+    shard_ms: list[float]
+    total_ms: float

@@ -8,36 +8,41 @@ Each step changes this service's database only; what other services must do next
 leaves through the outbox in the same transaction (orders.outbox), so a crash
 between "state changed" and "others told" cannot happen. Payments answers with the
 task `orders.payment_result`, handled here by `record_payment`.
+
+A user's orders live on one shard (orders.shards): every function here takes `sessions`, the
+user's fenced transactions on whichever shard owns them now (`Shards.for_user`), so none of it
+knows where that is. The admin listing (`recent_across_shards`) is the one scatter-gather.
 """
 
 import asyncio
+import time
 from contextlib import suppress
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chassis.db import Database
 from chassis.event_stream import emit_direct, make_event
 from chassis.settings import get_settings
 from orders import idempotency, outbox
 from orders.clients import ProductsClient, Reservation
 from orders.errors import InsufficientStock, OrderNotCancellable, OrderNotFound, UnknownProduct
-from orders.metrics import ORDER_STATUS, ORDERS_PLACED
+from orders.metrics import ORDER_STATUS, ORDERS_BY_SHARD, ORDERS_PLACED, SCATTER_GATHER_SECONDS
 from orders.models import Order, OrderItem, OrderStatus
 from orders.outbox import Publish
 from orders.schemas import OrderCreate, OrderRead
 from orders.settings import OrdersSettings
+from orders.shards import Shards, UserSessions, owned_buckets
 
 CANCELLABLE = {OrderStatus.PENDING, OrderStatus.PAID, OrderStatus.CONFIRMED}
 
 log = structlog.get_logger("orders")
 
 
-async def place(*, db: Database, products: ProductsClient, publish: Publish, settings: OrdersSettings, user_id: int,
-                key: str, order: OrderCreate) -> tuple[int, dict, bool]:
+async def place(*, sessions: UserSessions, products: ProductsClient, publish: Publish, settings: OrdersSettings,
+                user_id: int, key: str, order: OrderCreate) -> tuple[int, dict, bool]:
     """Place an order once per Idempotency-Key: (status code, body, replayed?)."""
-    claim = await idempotency.claim(sessions=db.sessions, user_id=user_id, key=key,
+    claim = await idempotency.claim(sessions=sessions, user_id=user_id, key=key,
                                     fingerprint=order.fingerprint(), lock_seconds=settings.idempotency_lock_seconds)
     if claim.is_replay:
         return claim.response_code, claim.response_body, True
@@ -45,33 +50,34 @@ async def place(*, db: Database, products: ProductsClient, publish: Publish, set
         reservation = await products.reserve(order_ref=claim.order_ref,
                                              items=[item.model_dump() for item in order.items])
     except (InsufficientStock, UnknownProduct):  # products said no: nothing was reserved
-        await _release_key(db, user_id, key)
+        await _release_key(sessions, user_id, key)
         raise
     except Exception:
         # Timed out or unreachable: the reservation may still commit after we gave up. The key keeps
         # its order_ref so the client's retry asks for the same reservation, not a second one that
         # would leave this one's stock held for good (found by the chaos matrix: 21 units leaked).
-        await _free_key_for_retry(db, settings, user_id, key)
+        await _free_key_for_retry(sessions, settings, user_id, key)
         raise
     try:
-        body = await _write(db=db, user_id=user_id, key=key, reservation=reservation)
+        body, shard = await _write(sessions=sessions, user_id=user_id, key=key, reservation=reservation)
     except Exception:
         # The order may or may not be written (a commit cut off mid-way stores the key as done with
         # it). Releasing the stock here could release a committed order's units; instead the key keeps
         # the order_ref: a retry replays the written order or writes it on the same reservation, and
         # if nobody retries, the reconciler releases the reservation (orders.recovery).
-        await _free_key_for_retry(db, settings, user_id, key)
+        await _free_key_for_retry(sessions, settings, user_id, key)
         raise
     ORDERS_PLACED.labels("orders").inc()
+    ORDERS_BY_SHARD.labels(str(shard)).inc()
     ORDER_STATUS.labels(OrderStatus.PENDING).inc()
-    log.info("order placed", order_id=body["id"], total=body["total"])
+    log.info("order placed", order_id=body["id"], total=body["total"], shard=shard)
     await _trigger_relay(publish)
     return 201, body, False
 
 
-async def _write(*, db: Database, user_id: int, key: str, reservation: Reservation) -> dict:
-    """ONE transaction: the order, its items, the order.created event and the stored response."""
-    async with db.sessions.begin() as session:
+async def _write(*, sessions: UserSessions, user_id: int, key: str, reservation: Reservation) -> tuple[dict, int]:
+    """ONE transaction: the order, its items, the order.created event and the stored response; (body, shard)."""
+    async with sessions.begin() as session:
         order = Order(user_id=user_id, order_ref=reservation.order_ref, status=OrderStatus.PENDING,
                       total=reservation.total,
                       items=[OrderItem(product_id=item.product_id, name=item.name, unit_price=item.unit_price,
@@ -81,7 +87,8 @@ async def _write(*, db: Database, user_id: int, key: str, reservation: Reservati
         body = OrderRead.model_validate(order).model_dump(mode="json")
         outbox.add(session, "order.created", {"order_id": order.id, "user_id": user_id, "total": str(order.total)})
         await idempotency.complete(session=session, user_id=user_id, key=key, response_code=201, response_body=body)
-    return body
+        shard = session.info["shard"]
+    return body, shard
 
 
 async def _trigger_relay(publish: Publish) -> None:
@@ -90,17 +97,17 @@ async def _trigger_relay(publish: Publish) -> None:
         await asyncio.wait_for(asyncio.to_thread(outbox.trigger_relay, publish), timeout=0.5)
 
 
-async def _free_key_for_retry(db: Database, settings: OrdersSettings, user_id: int, key: str) -> None:
+async def _free_key_for_retry(sessions: UserSessions, settings: OrdersSettings, user_id: int, key: str) -> None:
     # If the database is down too, the key stays in flight: a retry takes it over after idempotency_lock_seconds.
     with suppress(Exception):
-        await idempotency.free_for_retry(sessions=db.sessions, user_id=user_id, key=key,
+        await idempotency.free_for_retry(sessions=sessions, user_id=user_id, key=key,
                                          lock_seconds=settings.idempotency_lock_seconds)
 
 
-async def _release_key(db: Database, user_id: int, key: str) -> None:
+async def _release_key(sessions: UserSessions, user_id: int, key: str) -> None:
     # If the database is down too, the key stays in flight and goes stale after idempotency_lock_seconds.
     with suppress(Exception):
-        await idempotency.release(sessions=db.sessions, user_id=user_id, key=key)
+        await idempotency.release(sessions=sessions, user_id=user_id, key=key)
 
 
 async def get_all(*, session: AsyncSession, user_id: int, limit: int, offset: int) -> list[Order]:
@@ -119,9 +126,9 @@ async def get(*, session: AsyncSession, user_id: int, order_id: int, for_update:
     return order
 
 
-async def cancel(*, db: Database, publish: Publish, user_id: int, order_id: int) -> dict:
+async def cancel(*, sessions: UserSessions, publish: Publish, user_id: int, order_id: int) -> dict:
     """Cancel while PENDING, PAID or CONFIRMED: stock goes back, a paid order is refunded."""
-    async with db.sessions.begin() as session:
+    async with sessions.begin() as session:
         order = await get(session=session, user_id=user_id, order_id=order_id, for_update=True)
         if order.status not in CANCELLABLE:
             raise OrderNotCancellable(f"a {order.status} order cannot be cancelled")
@@ -137,9 +144,9 @@ async def cancel(*, db: Database, publish: Publish, user_id: int, order_id: int)
     return body
 
 
-async def record_payment(*, db: Database, order_id: int, outcome: str, reason: str | None = None) -> bool:
+async def record_payment(*, sessions: UserSessions, order_id: int, outcome: str, reason: str | None = None) -> bool:
     """Apply payments' answer (idempotent: a redelivered result changes nothing). True if events were written."""
-    async with db.sessions.begin() as session:
+    async with sessions.begin() as session:
         order = await session.get(Order, order_id, with_for_update=True)
         if order is None:
             raise LookupError(f"order {order_id} does not exist")
@@ -159,12 +166,12 @@ async def record_payment(*, db: Database, order_id: int, outcome: str, reason: s
     if entered:
         ORDER_STATUS.labels(entered).inc()
     log.info("payment result applied", order_id=order_id, outcome=outcome, status=order.status)
-    return await confirm(db=db, order_id=order_id) or wrote
+    return await confirm(sessions=sessions, order_id=order_id) or wrote
 
 
-async def confirm(*, db: Database, order_id: int) -> bool:
+async def confirm(*, sessions: UserSessions, order_id: int) -> bool:
     """PAID -> CONFIRMED, announcing it (the confirmation notification). True if it happened now."""
-    async with db.sessions.begin() as session:
+    async with sessions.begin() as session:
         order = await session.get(Order, order_id, with_for_update=True)
         if order is None or order.status != OrderStatus.PAID:
             return False
@@ -175,3 +182,27 @@ async def confirm(*, db: Database, order_id: int) -> bool:
     emit_direct(get_settings(), make_event("order_confirmed", session="", user=order.user_id, order=order_id,
                                            event_id=f"order_confirmed:{order_id}"))
     return True
+
+
+async def recent_across_shards(*, shards: Shards, limit: int) -> dict:
+    """Admin: the newest orders of the whole shop. The one scatter-gather: every shard is asked for its
+    newest `limit` (of the buckets it owns: a copy mid-move is not counted twice), in parallel, and the
+    answers are merged. Its cost grows with the number of shards and is returned with the answer."""
+
+    async def newest(index: int) -> tuple[list[Order], float]:
+        started = time.perf_counter()
+        async with shards.databases[index].sessions.begin() as session:
+            buckets = await owned_buckets(session)
+            found = list(await session.scalars(select(Order).where(Order.bucket.in_(buckets))
+                                               .order_by(Order.created_at.desc(), Order.id.desc()).limit(limit)))
+        return found, time.perf_counter() - started
+
+    started = time.perf_counter()
+    answers = await asyncio.gather(*(newest(index) for index in range(len(shards.databases))))
+    merged = sorted((order for found, _ in answers for order in found),
+                    key=lambda order: (order.created_at, order.id), reverse=True)[:limit]
+    elapsed = time.perf_counter() - started
+    SCATTER_GATHER_SECONDS.labels("orders").observe(elapsed)
+    return {"items": [OrderRead.model_validate(order).model_dump(mode="json") for order in merged],
+            "shards_queried": len(answers), "rows_read": sum(len(found) for found, _ in answers),
+            "shard_ms": [round(1000 * seconds, 2) for _, seconds in answers], "total_ms": round(1000 * elapsed, 2)}

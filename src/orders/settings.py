@@ -14,6 +14,9 @@ class OrdersSettings(ServiceSettings):
     database_url: str | None = Field(default=None, validation_alias=AliasChoices("ORDERS_DATABASE_URL",
                                                                                  "DATABASE_URL"))
     products_upstreams: str = "http://localhost:8000"
+    # The shards (orders.shards), comma-separated, index = shard number; shard 0 also holds the
+    # directory. Empty: one shard, DATABASE_URL.
+    orders_shard_urls: str = ""
 
     # Idempotency keys are kept at least this long (a client may retry a day later).
     idempotency_ttl_hours: int = 24

@@ -5,11 +5,15 @@
 - orders.release_stock: compensation, give a reservation back to products;
 - orders.purge_idempotency_keys: hourly, forget keys older than their retention.
 
-Tasks take ids and plain values, run their async code with asyncio.run on a NullPool
-engine (worker.reliable.task_database) and are idempotent (delivery is at least once).
+Tasks take ids and plain values, run their async code with asyncio.run on NullPool
+engines (one per shard, `task_shards`) and are idempotent (delivery is at least once). Each
+shard has its own outbox, relayed on its own; an answer about an order finds the shard that
+holds it now (orders.shards.Shards.user_of_order).
 """
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import structlog
 from celery import shared_task
@@ -18,13 +22,25 @@ from orders import idempotency, outbox, service
 from orders.clients import ProductsClient
 from orders.settings import get_settings
 from worker.celery_app import app as celery_app
-from worker.reliable import PermanentError, ReliableTask, task_database
+from orders.resharding import open_shards
+from orders.shards import Shards
+from worker.reliable import PermanentError, ReliableTask
 
 log = structlog.get_logger("orders.tasks")
 
 
 class OrdersTask(ReliableTask):
     service_settings = staticmethod(get_settings)
+
+
+@asynccontextmanager
+async def task_shards(settings) -> AsyncIterator[Shards]:
+    """Every shard for one task run, without pools (a task runs in its own event loop)."""
+    shards = Shards(open_shards(settings, pooled=False))
+    try:
+        yield shards
+    finally:
+        await shards.dispose()
 
 
 def publish(task: str, kwargs: dict, *, retry: bool = True) -> None:
@@ -39,11 +55,21 @@ def relay_outbox() -> int:
 
 
 async def _relay() -> int:
+    """Each shard's outbox in turn; a shard that is down waits for the next run without holding up the others."""
     settings = get_settings()
-    async with task_database(settings) as db:
-        published = await outbox.relay(sessions=db.sessions, publish=publish, batch_size=settings.outbox_batch_size)
+    published, failure = 0, None
+    async with task_shards(settings) as shards:
+        for index, database in enumerate(shards.databases):
+            try:
+                published += await outbox.relay(sessions=database.sessions, publish=publish,
+                                                batch_size=settings.outbox_batch_size, shard=index)
+            except Exception as error:
+                failure = error
+                log.warning("outbox relay of a shard failed", shard=index, error=repr(error))
     if published:
         log.info("outbox relayed", published=published)
+    if failure is not None and not published:
+        raise failure
     return published
 
 
@@ -54,9 +80,13 @@ def payment_result(order_id: int, outcome: str, reason: str | None = None) -> No
 
 
 async def _payment_result(order_id: int, outcome: str, reason: str | None) -> None:
-    async with task_database(get_settings()) as db:
+    async with task_shards(get_settings()) as shards:
+        user_id = await shards.user_of_order(order_id)
+        if user_id is None:
+            raise PermanentError(f"order {order_id} does not exist")
         try:
-            wrote_events = await service.record_payment(db=db, order_id=order_id, outcome=outcome, reason=reason)
+            wrote_events = await service.record_payment(sessions=shards.for_user(user_id), order_id=order_id,
+                                                        outcome=outcome, reason=reason)
         except LookupError as error:
             raise PermanentError(str(error)) from error
     if wrote_events:
@@ -86,5 +116,9 @@ def purge_idempotency_keys() -> int:
 
 async def _purge() -> int:
     settings = get_settings()
-    async with task_database(settings) as db, db.sessions.begin() as session:
-        return await idempotency.purge(session=session, ttl_hours=settings.idempotency_ttl_hours)
+    purged = 0
+    async with task_shards(settings) as shards:
+        for database in shards.databases:
+            async with database.sessions.begin() as session:
+                purged += await idempotency.purge(session=session, ttl_hours=settings.idempotency_ttl_hours)
+    return purged

@@ -12,6 +12,8 @@ import psycopg2
 import pytest
 from checkout_support import new_product, new_user, place, stock_of, wait_for, wait_for_status
 
+from orders.shard_keys import bucket_of
+
 pytestmark = pytest.mark.stack
 
 PRODUCTS = ("products-1", "products-2")
@@ -68,6 +70,15 @@ def test_a_reservation_that_commits_after_orders_gave_up_is_reused_by_the_retry_
         assert stock_of(client, product["id"]) == 4  # one unit: the late reservation was the order's
 
 
+def owning_shard_dsn(stack, user_id: int) -> str:
+    """The orders shard that owns this customer's bucket now (the directory on shard 0)."""
+    dsns = [url.replace("postgresql+asyncpg://", "postgresql://")  # a libpq URI
+            for url in stack.plan()["orders-shards"]["env"]["ORDERS_SHARD_URLS"].split(",")]
+    with psycopg2.connect(dsns[0]) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT shard FROM shard_buckets WHERE bucket = %s", (bucket_of(user_id),))
+        return dsns[cursor.fetchone()[0]]
+
+
 def test_an_abandoned_claim_has_its_reservation_released_by_the_reconciler(stack):
     # A client whose reservation was in doubt never came back: its key is still in flight minutes later,
     # its units still held at products. The saga reconciler (beat, every 5 s) gives them back.
@@ -79,15 +90,16 @@ def test_an_abandoned_claim_has_its_reservation_released_by_the_reconciler(stack
                               timeout=10)
         assert reserved.status_code == 201, reserved.text
         assert stock_of(client, product["id"]) == 4
-        password = os.environ.get("ORDERS_DB_PASSWORD", "dev-only-orders")
-        with psycopg2.connect(host=stack.address("orders-db"), dbname="orders", user="orders",
-                              password=password) as connection, connection.cursor() as cursor:
+        # Orders are sharded by user (orders.shards): the claim goes where its customer's bucket lives,
+        # the only shard whose reconciler may act on it.
+        customer = 987654321
+        shard_dsn = owning_shard_dsn(stack, customer)
+        with psycopg2.connect(shard_dsn) as connection, connection.cursor() as cursor:
             cursor.execute("INSERT INTO idempotency_keys (user_id, key, request_hash, status, order_ref, locked_at) "
                            "VALUES (%s, %s, %s, 'in_flight', %s, now() - interval '5 minutes')",
-                           (987654321, uuid.uuid4().hex, "0" * 64, order_ref))
+                           (customer, uuid.uuid4().hex, "0" * 64, order_ref))
         wait_for(lambda: stock_of(client, product["id"]) == 6, "the abandoned reservation to be released",
                  timeout=60, interval=1.0)
-        with psycopg2.connect(host=stack.address("orders-db"), dbname="orders", user="orders",
-                              password=password) as connection, connection.cursor() as cursor:
+        with psycopg2.connect(shard_dsn) as connection, connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM idempotency_keys WHERE order_ref = %s", (order_ref,))
             assert cursor.fetchone()[0] == 0  # and the claim is forgotten

@@ -56,10 +56,11 @@ def test_strict_validation_rejects_an_unknown_field():
 def test_postgres_clusters_have_a_replica_and_backups_where_they_should(overlay):
     resources = render(overlay)
     clusters = {c["metadata"]["name"]: c for c in of_kind(resources, "Cluster")}
-    assert set(clusters) == {f"{s}-db" for s in STATELESS if s != "gateway"}
+    # One Cluster per service, and the orders shards (src/orders/shards.py).
+    assert set(clusters) == {f"{s}-db" for s in STATELESS if s != "gateway"} | {"orders-db-1", "orders-db-2"}
     for name, cluster in clusters.items():
         spec = cluster["spec"]
-        assert spec["bootstrap"]["initdb"]["owner"] == name.removesuffix("-db"), name
+        assert spec["bootstrap"]["initdb"]["owner"] == name.removesuffix("-1").removesuffix("-2").removesuffix("-db"), name
         assert spec["storage"]["size"]
         expected = 1 if overlay == "overlays/dev" and name != "products-db" else 2
         assert spec["instances"] == expected, f"{overlay} {name}: primary + replica"

@@ -90,8 +90,11 @@ def normalised(value: str) -> str:
         host = k8s_host(parts.hostname or "")
         port = f":{parts.port}" if parts.port else ""
         if parts.hostname == "pgbouncer":
-            # The pooler: one CloudNativePG Pooler per database, named after it, on 5432.
-            host, port = f"{parts.path.strip('/')}-db-pooler", ":5432"
+            # The pooler: one CloudNativePG Pooler per database cluster, on 5432. pgbouncer's database
+            # `orders_1` is the database `orders` of orders-db-1 (a shard).
+            name, _, shard = parts.path.strip("/").partition("_")
+            host, port = f"{name}-db{f'-{shard}' if shard else ''}-pooler", ":5432"
+            parts = parts._replace(path=f"/{name}")
         return parts._replace(netloc=f"{user}{host}{port}").geturl()
 
     urls = [one(part) for part in value.split(",")]

@@ -87,7 +87,8 @@ def test_metrics_report_age_size_and_count_of_the_newest_good_backup(monkeypatch
 def test_the_repository_config_names_a_stanza_per_database(tmp_path):
     from pathlib import Path
     config = Path(__file__).resolve().parents[2] / "infra" / "pgbackrest" / "pgbackrest.conf"
-    assert configured_stanzas(str(config)) == ["users", "products", "orders", "payments", "notifications"]
+    assert configured_stanzas(str(config)) == ["users", "products", "orders", "orders-1", "orders-2", "payments",
+                                               "notifications"]  # orders: one stanza per shard
     assert data_path("orders", str(config)) == "/srv/db/orders-db"
     # products-db is a Patroni cluster: one data directory per node (backups/cluster.py restores it).
     assert data_paths("products", str(config)) == ["/srv/db/products-db-1/pgdata", "/srv/db/products-db-2/pgdata"]

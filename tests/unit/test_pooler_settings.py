@@ -70,10 +70,17 @@ def test_pgbouncer_admits_every_connection_the_services_pools_can_open(ini):
     """Each web worker may open pool_size + max_overflow connections; beyond max_client_conn pgbouncer
     refuses logins, which the services would see as a database outage."""
     settings = ServiceSettings()
-    per_worker = settings.db_pool_size + settings.db_max_overflow
-    web = sum(int(spec["environment"].get("WEB_CONCURRENCY", 1)) for name, spec in pooled_services().items()
-              if name != "worker")
+    per_engine = settings.db_pool_size + settings.db_max_overflow
+
+    def engines(spec: dict) -> int:
+        """One pooled engine per distinct database URL through the pooler (orders: one per shard)."""
+        urls = {url for value in spec["environment"].values() for url in str(value).split(",")
+                if re.search(r"\+asyncpg://[^@]*@pgbouncer:6432/", url)}
+        return len(urls)
+
+    web = sum(int(spec["environment"].get("WEB_CONCURRENCY", 1)) * engines(spec) * per_engine
+              for name, spec in pooled_services().items() if name != "worker")
     # The worker opens one connection per running task (NullPool) per prefork child.
     worker = int(re.search(r"--concurrency=\$\{CELERY_CONCURRENCY:-(\d+)\}", " ".join(COMPOSE["worker"]["command"]))
                  .group(1)) if "CELERY_CONCURRENCY" in " ".join(COMPOSE["worker"]["command"]) else 4
-    assert web * per_worker + worker < ini["pgbouncer"].getint("max_client_conn")
+    assert web + worker < ini["pgbouncer"].getint("max_client_conn")

@@ -71,11 +71,15 @@ export const CHARTS = {
     queries: [{ expr: "sum by (database) (pgbouncer_pool_client_connections)", legend: (m) => `${m.database} clients` },
       { expr: 'sum by (database) (pgbouncer_pool_client_connections{state="waiting"})', legend: (m) => `${m.database} waiting` },
       { expr: "sum by (database) (pgbouncer_pool_server_connections)", legend: (m) => `${m.database} server` }] },
+  // Orders shards (orders.shards): orders written per shard, and the buckets of users each owns.
+  "shards": { title: "Orders shards: orders per minute and buckets owned", unit: "orders/min · buckets",
+    queries: [{ expr: "60 * sum by (shard) (rate(orders_shard_orders_total[1m]))", legend: (m) => `shard ${m.shard} orders/min` },
+      { expr: 'max by (database) (pg_shard_buckets{database=~"orders-db.*"})', legend: (m) => `${m.database} buckets` }] },
 };
 
 /** Charts shown on the lab, in order (the cards name them too). */
 export const SHOWN = ["rate-gateway", "rate-products", "p95", "errors", "cache-hit-ratio", "db-reads",
-  "replica-lag", "queues", "sagas", "breakers", "rate-limits", "edge-cache", "edge-gateways", "pooler"];
+  "replica-lag", "queues", "sagas", "breakers", "rate-limits", "edge-cache", "edge-gateways", "pooler", "shards"];
 
 const PALETTE = ["#2454d6", "#d6542f", "#139a5b", "#8a3fd1", "#c28a00", "#0e8fa8", "#c2185b", "#5d6b82", "#6f9c1d", "#a0522d", "#3b3b98", "#e67e22"];
 
