@@ -35,10 +35,11 @@ QUERY = "SELECT count(*) FROM order_items WHERE order_id = $1"
 async def backends(monitor: asyncpg.Connection) -> int:
     """Client backends of the orders database now: every server connection, pgbouncer's included
     (a pooled server connection carries whichever client's application_name it served last), minus
-    this monitor and the postgres-exporter's own connection."""
+    this monitor, the postgres-exporter and a pgBackRest backup, which connect directly."""
     return await monitor.fetchval(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = 'orders' AND backend_type = 'client backend' "
-        "AND pid <> pg_backend_pid() AND application_name <> 'postgres-exporter'")
+        "AND pid <> pg_backend_pid() AND application_name <> 'postgres-exporter' "
+        "AND application_name NOT LIKE 'pgBackRest%'")
 
 
 async def run(label: str, host: str, port: int, clients: int, seconds: float, think_ms: float,

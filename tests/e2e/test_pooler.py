@@ -72,10 +72,12 @@ def test_many_clients_share_the_pool_and_postgres_never_sees_more_than_its_size(
                 servers = sum(pool[state] for state in ("sv_active", "sv_idle", "sv_used", "sv_tested", "sv_login"))
                 with direct.cursor() as cursor:
                     # Server connections as Postgres counts them: the orders role's client backends,
-                    # minus this monitor and the postgres-exporter, which connect directly.
+                    # minus those that connect directly: this monitor, the postgres-exporter, and
+                    # pgBackRest when the backup container happens to back orders-db up.
                     cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = 'orders' AND "
                                    "usename = 'orders' AND backend_type = 'client backend' AND "
-                                   "pid <> pg_backend_pid() AND application_name <> 'postgres-exporter'")
+                                   "pid <> pg_backend_pid() AND application_name <> 'postgres-exporter' AND "
+                                   "application_name NOT LIKE 'pgBackRest%'")
                     backends = cursor.fetchone()[0]
                 for key, value in (("server_connections", servers), ("backends", backends),
                                    ("clients", pool["cl_active"] + pool["cl_waiting"]),
