@@ -108,7 +108,7 @@ footprint: ## memory (PSS) of every component of the native stack, and the total
 	@$(STACKCTL) footprint
 
 # --- Load tests (Locust: behaviour, thresholds) and benchmarks (wrk: figures); see loadtests/ and bench/ ---
-.PHONY: load load-ui bench bench-pooler reshard capacity
+.PHONY: load load-ui bench bench-pooler reshard schema-change capacity
 HOST ?= http://localhost:8080
 LOAD_SHAPE ?= steady
 LOAD_USERS ?= 20
@@ -133,6 +133,9 @@ endif
 
 reshard: ## add the third orders shard online: move BUCKETS (21 of 64) of users to orders-db-2 under 10 orders/s, verify nothing lost (reports/reshard/)
 	@$(DRILL).reshard --buckets $(or $(BUCKETS),21) $(if $(RATE),--rate $(RATE))
+
+schema-change: ## zero-downtime schema change under load: order_items.quantity to bigint by expand, backfill, switch, contract (TO=integer walks back)
+	@$(DRILL).schema_change --to $(or $(TO),bigint)
 
 bench-pooler: ## 500 concurrent DB clients through pgbouncer vs direct to Postgres: errors, p99, server connections (reports/bench-pooler/)
 	@BENCH_RUNTIME=native PYTHONPATH=src:. $(PYTHON) -m bench.pooler
