@@ -33,7 +33,9 @@ async def order_shards(app: FastAPI) -> AsyncIterator[None]:
     readiness checks: one shard down fails its own customers' requests (503), it must not take the
     replica out of service for everyone else's."""
     settings = app.state.settings
-    others = [Database(create_engine(url, settings)) for url in shard_urls(settings)[1:]]
+    # Their pool and query metrics carry database="shard-N" (shard 0 keeps "primary").
+    others = [Database(create_engine(url, settings, role=f"shard-{index}"))
+              for index, url in enumerate(shard_urls(settings)[1:], start=1)]
     app.state.shards = Shards([app.state.db, *others])
     yield
     for database in others:
