@@ -3,7 +3,9 @@ expand -> migrate -> contract; "Zero-Downtime Deployment").
 
     python -m drills.schema_change [--batch 500] [--to bigint|integer]      (make schema-change)
 
-The change: `order_items.quantity` from integer to bigint on every orders shard. Done directly,
+The change: `order_items.quantity` from integer to bigint on every orders shard. Every step that
+takes a table lock waits at most 300 ms for it and tries again (`with_short_locks`): a DDL statement
+waiting for its lock makes every later query on the table queue behind it. Done directly,
 `ALTER TABLE order_items ALTER COLUMN quantity TYPE bigint` rewrites the whole table under an
 ACCESS EXCLUSIVE lock: every checkout and every order read waits for the rewrite (minutes on a big
 table). Expand/contract instead takes that lock only for a rename, milliseconds:
@@ -15,7 +17,7 @@ table). Expand/contract instead takes that lock only for a rename, milliseconds:
                  n FOR UPDATE SKIP LOCKED)), a short transaction each, progress printed; then
                  CHECK (quantity_new IS NOT NULL) NOT VALID + VALIDATE (no long lock), and the two
                  columns compared row by row
-    3. switch    one short transaction (lock_timeout 1 s, retried): drop the trigger, drop the old
+    3. switch    one short transaction (lock_timeout 300 ms, retried): drop the trigger, drop the old
                  column, rename quantity_new to quantity, SET NOT NULL (instant: the validated
                  check proves it). The code's next statement reads and writes the bigint column
                  under the name it always used: the rename is the code switch, no deploy needed.
@@ -46,6 +48,28 @@ from drills.stack import Stack, libpq_dsn, report_dir
 from drills.traffic import admin_headers
 
 TABLE, COLUMN, HELPER = "order_items", "quantity", "quantity_new"
+
+
+LOCK_TIMEOUT = "300ms"
+
+
+def with_short_locks(connection, step, say, what: str, attempts: int = 40) -> float:
+    """Run `step(cursor)` in one transaction that waits at most LOCK_TIMEOUT for its table lock, and
+    try again if it was not granted. A DDL statement waiting for its lock makes every later query on
+    the table wait behind it: the wait must be short, or the shop queues behind the schema change."""
+    for attempt in range(1, attempts + 1):
+        started = time.perf_counter()
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+                step(cursor)
+            connection.commit()
+            return time.perf_counter() - started
+        except psycopg2.errors.LockNotAvailable:
+            connection.rollback()
+            say(f"  {what}: lock not granted within {LOCK_TIMEOUT} (attempt {attempt}), trying again")
+            time.sleep(0.2)
+    raise SystemExit(f"{what}: no lock after {attempts} attempts")
 
 
 def column_type(cursor) -> str:
@@ -80,36 +104,26 @@ def backfill(connection, batch: int, say, shard: int, pause: float = 0.02) -> in
         time.sleep(pause)  # leave the database to the shop between batches
 
 
-def verify(cursor) -> int:
-    """Prove quantity_new complete and equal: a validated NOT NULL check, then a row-by-row compare."""
+def add_check(cursor) -> None:
     cursor.execute(f"ALTER TABLE {TABLE} DROP CONSTRAINT IF EXISTS {HELPER}_not_null")
     cursor.execute(f"ALTER TABLE {TABLE} ADD CONSTRAINT {HELPER}_not_null CHECK ({HELPER} IS NOT NULL) NOT VALID")
+
+
+def verify(cursor) -> int:
+    """Prove quantity_new complete and equal: VALIDATE the NOT NULL check (it scans the table without
+    blocking writes), then compare the two columns row by row."""
     cursor.execute(f"ALTER TABLE {TABLE} VALIDATE CONSTRAINT {HELPER}_not_null")
     cursor.execute(f"SELECT count(*) FROM {TABLE} WHERE {HELPER} IS DISTINCT FROM {COLUMN}")
     return cursor.fetchone()[0]
 
 
-def switch(connection, say, shard: int, attempts: int = 20) -> float:
-    """The one moment that takes ACCESS EXCLUSIVE: rename, in a transaction that gives up after 1 s
-    of waiting for the lock (never queueing the shop behind a long transaction) and tries again."""
-    for attempt in range(1, attempts + 1):
-        started = time.perf_counter()
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL lock_timeout = '1s'")
-                cursor.execute(f"DROP TRIGGER {TABLE}_{HELPER}_sync ON {TABLE}")
-                cursor.execute(f"ALTER TABLE {TABLE} DROP COLUMN {COLUMN}")
-                cursor.execute(f"ALTER TABLE {TABLE} RENAME COLUMN {HELPER} TO {COLUMN}")
-                cursor.execute(f"ALTER TABLE {TABLE} ALTER COLUMN {COLUMN} SET NOT NULL")
-            connection.commit()
-            held = time.perf_counter() - started
-            say(f"  shard {shard}: switched in {1000 * held:.0f} ms (attempt {attempt})")
-            return held
-        except psycopg2.errors.LockNotAvailable:
-            connection.rollback()
-            say(f"  shard {shard}: lock not granted within 1 s, trying again")
-            time.sleep(0.5)
-    raise SystemExit(f"shard {shard}: could not switch after {attempts} attempts")
+def switch(cursor) -> None:
+    """The rename: drop the trigger and the old column, give the new one its name, NOT NULL (instant:
+    the validated check proves it)."""
+    cursor.execute(f"DROP TRIGGER {TABLE}_{HELPER}_sync ON {TABLE}")
+    cursor.execute(f"ALTER TABLE {TABLE} DROP COLUMN {COLUMN}")
+    cursor.execute(f"ALTER TABLE {TABLE} RENAME COLUMN {HELPER} TO {COLUMN}")
+    cursor.execute(f"ALTER TABLE {TABLE} ALTER COLUMN {COLUMN} SET NOT NULL")
 
 
 def contract(cursor) -> None:
@@ -129,13 +143,11 @@ def change(dsns: list[str], to: str, batch: int, say) -> dict:
             (figures["already"] if current == to else todo).append(shard)
         say(f"1. expand: {HELPER} {to} + a trigger writing it with {COLUMN}, on shards {todo}")
         for shard in todo:
-            with connections[shard].cursor() as cursor:
-                cursor.execute("SET lock_timeout = '5s'")
-                expand(cursor, to)
-            connections[shard].commit()
+            with_short_locks(connections[shard], lambda cursor: expand(cursor, to), say, f"shard {shard} expand")
         say(f"2. backfill in batches of {batch}")
         for shard in todo:
             figures["rows_backfilled"] += backfill(connections[shard], batch, say, shard)
+            with_short_locks(connections[shard], add_check, say, f"shard {shard} check")
             with connections[shard].cursor() as cursor:
                 mismatches = verify(cursor)
             connections[shard].commit()
@@ -143,14 +155,14 @@ def change(dsns: list[str], to: str, batch: int, say) -> dict:
             say(f"  shard {shard}: {HELPER} validated NOT NULL, {mismatches} rows differ from {COLUMN}")
         if figures["mismatches"]:
             raise SystemExit("the backfill left rows that differ: not switching")
-        say("3. switch: drop the old column, rename the new one to its name (lock_timeout 1 s)")
+        say(f"3. switch: drop the old column, rename the new one to its name (lock_timeout {LOCK_TIMEOUT})")
         for shard in todo:
-            figures["switch_ms"].append(round(1000 * switch(connections[shard], say, shard), 1))
+            held = with_short_locks(connections[shard], switch, say, f"shard {shard} switch")
+            figures["switch_ms"].append(round(1000 * held, 1))
+            say(f"  shard {shard}: switched in {1000 * held:.0f} ms")
         say("4. contract: drop the helper constraint and trigger function")
         for shard in todo:
-            with connections[shard].cursor() as cursor:
-                contract(cursor)
-            connections[shard].commit()
+            with_short_locks(connections[shard], contract, say, f"shard {shard} contract")
         figures["types"] = []
         for connection in connections:
             with connection.cursor() as cursor:
@@ -176,7 +188,7 @@ def run(stack: Stack, *, to: str, batch: int, customers: int, rate: float, seed_
             order(client, people[number % customers], product_id, uuid.uuid4().hex).raise_for_status()
     accepted: list = []
     lock = threading.Lock()
-    loops = [shopper(base, people, product_id, accepted, lock, pause=2 / rate) for _ in range(2)]
+    loops = [shopper(base, people, product_id, accepted, lock, pause=1.0) for _ in range(max(1, round(rate)))]
     loops.append(lister(base, people))
     for loop in loops:
         loop.start()

@@ -175,8 +175,10 @@ async def move_bucket(databases: list[Database], bucket: int, target: int, say=p
     return Moved(bucket, source, target, final, round(1000 * paused, 1), round(time.monotonic() - began, 2))
 
 
-async def move(databases: list[Database], target: int, count: int, say=print) -> list[Moved]:
-    """Move `count` buckets to shard `target`, taken in turn from the shards that hold the most."""
+async def move(databases: list[Database], target: int, count: int, say=print,
+               prefer: list[int] = ()) -> list[Moved]:
+    """Move `count` buckets to shard `target`, taken in turn from the shards that hold the most
+    (among them the buckets in `prefer` first: the drill moves its own customers)."""
     moved = []
     for _ in range(count):
         async with databases[0].sessions() as session:
@@ -188,7 +190,8 @@ async def move(databases: list[Database], target: int, count: int, say=print) ->
         if not donors:
             break
         donor = max(donors, key=lambda shard: len(loads[shard]))
-        bucket = loads[donor][-1]
+        preferred = [bucket for bucket in prefer if directory.get(bucket) == donor]
+        bucket = preferred[0] if preferred else loads[donor][-1]
         moved.append(await move_bucket(databases, bucket, target, say))
     return moved
 

@@ -33,14 +33,18 @@ class OrdersTask(ReliableTask):
     service_settings = staticmethod(get_settings)
 
 
+_TASK_DATABASES: list = []
+
+
 @asynccontextmanager
 async def task_shards(settings) -> AsyncIterator[Shards]:
-    """Every shard for one task run, without pools (a task runs in its own event loop)."""
-    shards = Shards(open_shards(settings, pooled=False))
-    try:
-        yield shards
-    finally:
-        await shards.dispose()
+    """Every shard for one task run. Each task runs in its own event loop (asyncio.run), so the engines
+    hold no connection between runs (NullPool): SQLAlchemy's way to share an engine between event
+    loops. The engines themselves are made once per worker process: a new engine per run would repeat
+    the dialect's start-up queries on every shard for every task."""
+    if not _TASK_DATABASES:
+        _TASK_DATABASES.extend(open_shards(settings, pooled=False))
+    yield Shards(list(_TASK_DATABASES))
 
 
 def publish(task: str, kwargs: dict, *, retry: bool = True) -> None:

@@ -77,10 +77,10 @@ class PgbouncerCollector:
         for row in rows:
             labels = [row["database"], row["user"]]
             for column, state in CLIENT_STATES.items():
-                clients.add_metric([*labels, state], row[column])
+                clients.add_metric([*labels, state], float(row[column]))
             for column, state in SERVER_STATES.items():
-                servers.add_metric([*labels, state], row[column])
-            max_wait.add_metric(labels, row["maxwait"] + row.get("maxwait_us", 0) / 1e6)
+                servers.add_metric([*labels, state], float(row[column]))
+            max_wait.add_metric(labels, float(row["maxwait"]) + float(row.get("maxwait_us", 0)) / 1e6)
         yield from (clients, servers, max_wait)
 
     @staticmethod
@@ -90,8 +90,8 @@ class PgbouncerCollector:
         current = GaugeMetricFamily("pgbouncer_database_server_connections",
                                     "Server connections open to this database now", labels=["database"])
         for row in rows:
-            pool_size.add_metric([row["name"]], row["pool_size"])
-            current.add_metric([row["name"]], row["current_connections"])
+            pool_size.add_metric([row["name"]], float(row["pool_size"]))
+            current.add_metric([row["name"]], float(row["current_connections"]))
         yield from (pool_size, current)
 
     @staticmethod
@@ -104,10 +104,11 @@ class PgbouncerCollector:
                                         "Time clients spent waiting for a server connection", labels=["database"])
         for row in rows:
             database = [row["database"]]
-            transactions.add_metric(database, row["total_xact_count"])
-            queries.add_metric(database, row["total_query_count"])
-            query_time.add_metric(database, row["total_query_time"] / 1e6)
-            wait_time.add_metric(database, row["total_wait_time"] / 1e6)
+            # The console answers numeric columns (psycopg2: Decimal): Prometheus wants floats.
+            transactions.add_metric(database, float(row["total_xact_count"]))
+            queries.add_metric(database, float(row["total_query_count"]))
+            query_time.add_metric(database, float(row["total_query_time"]) / 1e6)
+            wait_time.add_metric(database, float(row["total_wait_time"]) / 1e6)
         yield from (transactions, queries, query_time, wait_time)
 
 

@@ -11,6 +11,7 @@ import configparser
 import os
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 import asyncpg
@@ -32,7 +33,8 @@ def pool_size() -> int:
 
 
 def admin(stack):
-    """pgbouncer's admin console, read-only side (SHOW ...), as the exporter reads it."""
+    """pgbouncer's admin console, read-only side (SHOW ...), as the exporter reads it. Closed with
+    contextlib.closing: psycopg2's own `with connection` opens a transaction, which the console refuses."""
     password = os.environ.get("PGBOUNCER_STATS_PASSWORD", "dev-only-pgbouncer-stats")
     connection = psycopg2.connect(host=stack.address("pgbouncer"), port=6432, dbname="pgbouncer",
                                   user="pgbouncer_stats", password=password)
@@ -49,7 +51,7 @@ def show(connection, what: str) -> list[dict]:
 
 def test_the_services_reach_their_databases_through_the_pooler(stack):
     """Every service's readiness checks its database: through pgbouncer, each pool has served transactions."""
-    with admin(stack) as connection:
+    with closing(admin(stack)) as connection:
         stats = {row["database"]: row for row in show(connection, "STATS")}
     for database in ("users", "orders", "payments", "notifications"):
         assert stats[database]["total_xact_count"] > 0, f"{database}: no transaction went through pgbouncer"
@@ -66,7 +68,7 @@ def test_many_clients_share_the_pool_and_postgres_never_sees_more_than_its_size(
         direct = psycopg2.connect(host=stack.address("orders-db"), dbname="orders", user="orders",
                                   password=password, application_name=MONITOR)
         direct.autocommit = True
-        with admin(stack) as console, direct:
+        with closing(admin(stack)) as console, closing(direct):
             while not stop.is_set():
                 pool = next(row for row in show(console, "POOLS") if row["database"] == "orders")
                 servers = sum(pool[state] for state in ("sv_active", "sv_idle", "sv_used", "sv_tested", "sv_login"))

@@ -11,18 +11,33 @@ import pytest
 
 from checkout_support import new_user, wait_for
 
+from orders.shard_keys import bucket_of
+
 pytestmark = pytest.mark.stack
 
 RECOVERY_WAIT = 45.0  # beat every 5 s + deadline already passed + a charge: seconds, on a busy box
 
 
 def dsn(stack, service: str) -> str:
-    return stack.plan()[f"{service}-1"]["env"]["DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://")
+    """The service's database itself (the migrations' URL), not the pooler the replicas go through."""
+    return stack.plan()[f"{service}-migrate"]["env"]["DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def orders_shard_dsn(stack, user_id: int) -> str:
+    """The orders shard that holds this customer (the directory on shard 0, orders.shards): the only
+    shard whose reconciler may act on the customer's orders, and the one their reads go to."""
+    urls = [url.replace("postgresql+asyncpg://", "postgresql://")
+            for url in stack.plan()["orders-shards"]["env"]["ORDERS_SHARD_URLS"].split(",")]
+    connection = await asyncpg.connect(urls[0])
+    try:
+        return urls[await connection.fetchval("SELECT shard FROM shard_buckets WHERE bucket = $1", bucket_of(user_id))]
+    finally:
+        await connection.close()
 
 
 async def stuck_order(stack, user_id: int, status: str, attempts: int = 0, total: str = "12.00") -> int:
     """An order that has waited a minute in `status`: its task was lost (e.g. a broker crash)."""
-    connection = await asyncpg.connect(dsn(stack, "orders"))
+    connection = await asyncpg.connect(await orders_shard_dsn(stack, user_id))
     try:
         return await connection.fetchval(
             "INSERT INTO orders (user_id, order_ref, status, total, recovery_attempts, created_at, updated_at) "
