@@ -49,7 +49,8 @@ def has_backup(stack) -> bool:
 
 @pytest.fixture
 def orders_db(stack):
-    connection = psycopg2.connect(libpq_dsn(stack.plan()["orders-1"]["env"]["DATABASE_URL"]))
+    # orders-db itself (the migrations' URL): the services reach it through pgbouncer.
+    connection = psycopg2.connect(libpq_dsn(stack.plan()["orders-migrate"]["env"]["DATABASE_URL"]))
     connection.autocommit = True
     yield connection
     with connection.cursor() as cursor:
@@ -124,7 +125,7 @@ def test_a_restore_to_a_timestamp_has_exactly_the_rows_committed_before_it(stack
         ["postgres", "-D", str(path), "-c", f"listen_addresses={address}", "-c", f"unix_socket_directories={tmp}",
          "-c", "archive_mode=off"], env=env, user="postgres", group="postgres", cwd=tmp,
         stdout=subprocess.DEVNULL, stderr=open(log, "w")))
-    dsn = libpq_dsn(plan["orders-1"]["env"]["DATABASE_URL"]).replace(
+    dsn = libpq_dsn(plan["orders-migrate"]["env"]["DATABASE_URL"]).replace(
         f"host={plan['orders-db']['address']}", f"host={address}")
 
     def promoted():
