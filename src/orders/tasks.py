@@ -5,11 +5,9 @@
 - orders.release_stock: compensation, give a reservation back to products;
 - orders.purge_idempotency_keys: hourly, forget keys older than their retention.
 
-Tasks take ids and plain values, run their async code with asyncio.run on a NullPool
-engine (worker.reliable.task_database) and are idempotent (delivery is at least once).
+Tasks take ids and plain values, run their async code on the worker process's own loop and
+pooled engine (worker.task_loop) and are idempotent (delivery is at least once).
 """
-
-import asyncio
 
 import structlog
 from celery import shared_task
@@ -17,6 +15,7 @@ from celery import shared_task
 from orders import idempotency, outbox, service
 from orders.clients import ProductsClient
 from orders.settings import get_settings
+from worker import task_loop
 from worker.celery_app import app as celery_app
 from worker.reliable import PermanentError, ReliableTask, task_database
 
@@ -35,7 +34,7 @@ def publish(task: str, kwargs: dict, *, retry: bool = True) -> None:
 @shared_task(name=outbox.RELAY_TASK, ignore_result=True)
 def relay_outbox() -> int:
     """Not retried: beat runs it again within a second, and the rows wait safely in the table."""
-    return asyncio.run(_relay())
+    return task_loop.run(_relay())
 
 
 async def _relay() -> int:
@@ -50,7 +49,7 @@ async def _relay() -> int:
 @shared_task(name="orders.payment_result", base=OrdersTask, ignore_result=True)
 def payment_result(order_id: int, outcome: str, reason: str | None = None) -> None:
     log.info("payment result received", order_id=order_id, outcome=outcome)
-    asyncio.run(_payment_result(order_id, outcome, reason))
+    task_loop.run(_payment_result(order_id, outcome, reason))
 
 
 async def _payment_result(order_id: int, outcome: str, reason: str | None) -> None:
@@ -65,7 +64,7 @@ async def _payment_result(order_id: int, outcome: str, reason: str | None) -> No
 
 @shared_task(name="orders.release_stock", base=OrdersTask, ignore_result=True)
 def release_stock(order_ref: str) -> None:
-    released = asyncio.run(_release_stock(order_ref))
+    released = task_loop.run(_release_stock(order_ref))
     log.info("stock released", order_ref=order_ref, released=released)
 
 
@@ -79,7 +78,7 @@ async def _release_stock(order_ref: str) -> bool:
 
 @shared_task(name="orders.purge_idempotency_keys", ignore_result=True)
 def purge_idempotency_keys() -> int:
-    purged = asyncio.run(_purge())
+    purged = task_loop.run(_purge())
     log.info("idempotency keys purged", purged=purged)
     return purged
 
