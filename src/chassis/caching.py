@@ -18,6 +18,12 @@ Invalidation, three layers deep:
     come from a replica: right after a write, a miss could read the replica before it has
     replayed the write and cache that stale row for a whole TTL.
 
+Read-your-writes after an invalidation ("remote marker", Facebook's memcache paper, Nishtala et
+al. 2013, section 5): an invalidation also sets a short-lived marker (`NAME:marker:ID`, `marker_ms`,
+2 s). A miss that finds it refills from the primary (chassis/replicas.py READ_PRIMARY) instead of a
+replica that may not have replayed the write yet: otherwise the next reader after a write could
+cache the row from before it for a whole TTL. The marker travels in the same Lua round trip.
+
 Absent ids are cached too (an empty string, "negative caching"), so a flood of requests
 for ids that do not exist does not reach the database either.
 
@@ -56,6 +62,7 @@ import redis.asyncio as redis
 import structlog
 from redis.exceptions import LockError, RedisError
 
+from chassis.replicas import READ_PRIMARY
 from chassis.metrics_cache import (
     CACHE_EARLY_REFRESHES,
     CACHE_SERVED_AGE,
@@ -77,11 +84,19 @@ NO_GUARD = "none"  # no stampede protection: every concurrent miss loads (plain 
 
 Loader = Callable[[], Awaitable[str | None]]
 
-# KEYS[1]: the version key; ARGV[1]: the entry key up to its version, ARGV[2]: what follows the version.
-# Returns {entry key, value or nil, remaining ms (PTTL; negative when absent)}.
+# KEYS[1]: the version key, KEYS[2]: the marker key; ARGV[1]: the entry key up to its version, ARGV[2]: what
+# follows the version. Returns {entry key, value or nil, remaining ms (PTTL; negative when absent), marker 0|1}.
 READ_CURRENT_ENTRY = """
 local entry_key = ARGV[1] .. (redis.call('GET', KEYS[1]) or '0') .. ARGV[2]
-return {entry_key, redis.call('GET', entry_key), redis.call('PTTL', entry_key)}
+return {entry_key, redis.call('GET', entry_key), redis.call('PTTL', entry_key), redis.call('EXISTS', KEYS[2])}
+"""
+# KEYS[1]: the version key, KEYS[2]: the marker key; ARGV[1]: the entry key up to its version, ARGV[2]: the
+# marker's life in ms. Bumps the version, marks the id, drops the old entry; returns the new version.
+BUMP_VERSION = """
+local version = redis.call('INCR', KEYS[1])
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
+redis.call('DEL', ARGV[1] .. (version - 1))
+return version
 """
 
 log = structlog.get_logger("caching")
@@ -101,6 +116,7 @@ class VersionedCache:
         wait_ms: int = 1000,
         poll_ms: int = 20,
         early_beta: float = 1.0,
+        marker_ms: int = 2000,
     ):
         self.client = client
         self.name = name
@@ -110,12 +126,17 @@ class VersionedCache:
         self.wait_seconds = wait_ms / 1000
         self.poll_seconds = poll_ms / 1000
         self.early_beta = early_beta
+        self.marker_ms = marker_ms
         self.load_seconds: float | None = None  # XFetch's delta: a moving average of this cache's load times
         self.read_current_entry = client.register_script(READ_CURRENT_ENTRY)
+        self.bump_version = client.register_script(BUMP_VERSION)
         self._refreshing: set[asyncio.Task] = set()  # background refreshes (kept referenced until done)
 
     def version_key(self, item_id: object) -> str:
         return f"{self.name}:ver:{item_id}"
+
+    def marker_key(self, item_id: object) -> str:
+        return f"{self.name}:marker:{item_id}"
 
     def entry_key(self, item_id: object, version: int | str, part: str = "") -> str:
         """`part` tells apart several entries of one id (a listing's pages); a version bump orphans them all."""
@@ -126,14 +147,14 @@ class VersionedCache:
         version = await self.client.get(self.version_key(item_id))
         return self.entry_key(item_id, version or 0)
 
-    async def lookup(self, item_id: object, part: str = "") -> tuple[str, str | None, float]:
-        """The key of the current entry, its value (None: not cached) and its remaining seconds; one round trip.
-
-        Raises RedisError: the caller decides what an unavailable cache means."""
-        key, cached, remaining_ms = await self.read_current_entry(
-            keys=[self.version_key(item_id)], args=[self.entry_key(item_id, ""), f":{part}" if part else ""]
+    async def lookup(self, item_id: object, part: str = "") -> tuple[str, str | None, float, bool]:
+        """The key of the current entry, its value (None: not cached), its remaining seconds and whether the
+        id was invalidated within `marker_ms`; one round trip. Raises RedisError: the caller decides."""
+        key, cached, remaining_ms, marked = await self.read_current_entry(
+            keys=[self.version_key(item_id), self.marker_key(item_id)],
+            args=[self.entry_key(item_id, ""), f":{part}" if part else ""],
         )
-        return key, cached, max(remaining_ms, 0) / 1000
+        return key, cached, max(remaining_ms, 0) / 1000, bool(marked)
 
     async def get_or_load(self, item_id: object, load: Loader, *, part: str = "", stampede: str = LOCK,
                           refresh_ahead: float = 0.0, strategy: str = "cache-aside") -> tuple[str | None, str]:
@@ -142,12 +163,18 @@ class VersionedCache:
         `stampede`: LOCK (one loader, the others wait), EARLY_EXPIRATION (XFetch, no waiting) or NO_GUARD;
         `refresh_ahead`: the share of the TTL at the end of which a hit schedules a background reload (0: never)."""
         try:
-            key, cached, remaining = await self.lookup(item_id, part)
+            key, cached, remaining, marked = await self.lookup(item_id, part)
         except RedisError as error:
             log.warning("cache unavailable, reading through", cache=self.name, error=type(error).__name__)
             return await load(), BYPASS
         if cached is None:
-            return await self._refill(key, load, guarded=stampede == LOCK)
+            if not marked:
+                return await self._refill(key, load, guarded=stampede == LOCK)
+            token = READ_PRIMARY.set(True)  # written a moment ago: fill from the primary (read-your-writes)
+            try:
+                return await self._refill(key, load, guarded=stampede == LOCK)
+            finally:
+                READ_PRIMARY.reset(token)
         if stampede == EARLY_EXPIRATION and self._expires_early(remaining):
             CACHE_EARLY_REFRESHES.labels(self.name).inc()
             value = await self._timed(load)
@@ -250,8 +277,8 @@ class VersionedCache:
 
     async def _bump(self, item_id: object) -> str | None:
         try:
-            version = await self.client.incr(self.version_key(item_id))
-            await self.client.delete(self.entry_key(item_id, version - 1))
+            version = await self.bump_version(keys=[self.version_key(item_id), self.marker_key(item_id)],
+                                              args=[self.entry_key(item_id, ""), self.marker_ms])
         except RedisError as error:
             # The write is committed; the old entry now lives until its TTL. Say so loudly, don't fail the write.
             log.error("cache invalidation failed", cache=self.name, id=item_id, error=type(error).__name__)

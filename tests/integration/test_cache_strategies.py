@@ -29,6 +29,7 @@ from chassis.cache_strategies import (
     with_stampede,
 )
 from chassis.caching import BYPASS, EARLY, EARLY_EXPIRATION, HIT, MISS, VersionedCache
+from chassis.replicas import READ_PRIMARY
 from chassis.write_behind import WriteBehindCounter
 from redis_server import redis_server
 
@@ -54,9 +55,11 @@ class Table:
     def __init__(self, delay: float = 0.0):
         self.rows: dict[object, str] = {}
         self.delay, self.loads = delay, 0
+        self.from_primary: list[bool] = []  # per load: was it asked to read the primary (read-your-writes)?
 
     async def load(self, item_id: object) -> str | None:
         self.loads += 1
+        self.from_primary.append(READ_PRIMARY.get())
         row = self.rows.get(item_id)  # the row as it is when the read starts
         await asyncio.sleep(self.delay)
         return row
@@ -82,6 +85,22 @@ async def test_after_a_write_every_strategy_serves_the_committed_value(client, n
     assert value == "v2"
     # write-through stored the fresh value: a hit; the others invalidated: one load
     assert source == (HIT if name == WRITE_THROUGH else MISS)
+
+
+async def test_a_miss_right_after_an_invalidation_reads_the_primary(client):
+    table = Table()
+    cache = store(client)
+    cache.marker_ms = 300
+    strategy = strategies(cache, table.load)[CACHE_ASIDE]
+    table.rows[1] = table.rows[2] = "v1"
+    await strategy.read(1)
+    await strategy.written(1, "v2")  # invalidated: a replica may not have the write yet
+    await strategy.read(1)
+    await strategy.read(2)  # never written: the replica is fine
+    await strategy.written(2, "v2")
+    await asyncio.sleep(0.4)  # the marker is gone: replicas have caught up by then
+    await strategy.read(2)
+    assert table.from_primary == [False, True, False, False]
 
 
 @pytest.mark.parametrize("name", CACHING)
