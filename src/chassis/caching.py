@@ -1,8 +1,9 @@
-"""Cache-aside over Redis with versioned keys and a stampede guard (seed: "Stage 5: Caching Layer").
+"""The cache store under every strategy: Redis, versioned keys, stampede protection (seed: "Stage 5: Caching Layer").
 
-Cache-aside (lazy loading): the application looks in the cache first; on a miss it loads
-from the database and writes the result back with a TTL. The database stays the source of
-truth and the cache only ever holds copies that may be thrown away.
+The strategies of the seeds (cache-aside, read-through, refresh-ahead, write-through) are
+chassis/cache_strategies.py; this is what they share. A read looks in the cache first; on a
+miss it loads from the database and writes the result back with a TTL. The database stays
+the source of truth and the cache only ever holds copies that may be thrown away.
 
 Invalidation, three layers deep:
   - TTL: every entry expires on its own, the backstop for anything the others miss.
@@ -103,7 +104,8 @@ log = structlog.get_logger("caching")
 
 
 class VersionedCache:
-    """Cache-aside for string values (usually JSON) keyed by id, with versioned keys and a stampede guard."""
+    """The store: string values (usually JSON) keyed by id, with versioned keys, stampede protection,
+    early expiration and refresh-ahead as options of a read."""
 
     def __init__(
         self,

@@ -50,7 +50,7 @@ def product_strategy(app) -> Strategy:
     flags = app.state.flags
     if not flags.any_set:
         return strategies["write-through"]
-    strategy = strategies[flags.value("product_cache_strategy")]
+    strategy = strategies.get(flags.value("product_cache_strategy"), strategies["write-through"])
     return with_stampede(strategy, flags.value("product_cache_stampede"))
 
 
