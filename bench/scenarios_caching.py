@@ -40,6 +40,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
+from sqlalchemy.pool import NullPool  # noqa: E402
 
 from bench.context import Bench, scrape_labelled  # noqa: E402
 from chassis.flag_store import FlagStore  # noqa: E402
@@ -184,7 +185,7 @@ async def compare(bench: Bench) -> dict:
     seconds = float(os.environ.get("BENCH_STRATEGY_SECONDS", "15"))
     warm_seconds = float(os.environ.get("BENCH_STRATEGY_WARM_SECONDS", "6"))
     store = FlagStore(f"redis://{target.address('queue-redis')}:6379/0")
-    engine = create_async_engine(target.env_of("products-1")["DATABASE_URL"], pool_size=1)
+    engine = create_async_engine(target.env_of("products-1")["DATABASE_URL"], poolclass=NullPool)
     async with engine.connect() as connection:
         prices = {row.id: row.price for row in
                   await connection.execute(text("SELECT id, price FROM products WHERE id = ANY(:ids)"),
