@@ -15,6 +15,7 @@ reach this service and are not counted (README, "known limits").
 """
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -84,7 +85,7 @@ def views_counter(settings: ProductsSettings):
 
         flusher = asyncio.create_task(flush_forever(
             app.state.views, sink_for(app.state.db), every_seconds=settings.products_views_flush_seconds,
-            owner=settings.replica_name, pause=pause))
+            owner=f"{settings.replica_name}:{os.getpid()}", pause=pause))
         try:
             yield
         finally:

@@ -5,6 +5,8 @@ views written behind, with no view lost or doubled when the flusher holding a ba
 Replicas are called directly (an edge cache in nginx answers repeated GETs itself: those views
 never reach products, README "known limits")."""
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -93,22 +95,23 @@ def test_no_view_is_lost_or_doubled_when_the_flusher_is_killed_mid_batch(stack, 
         for n in range(300):
             assert replicas[REPLICAS[n % 2]].get(path).status_code == 200
             views += 1
-        # Wait until a flusher holds a batch with views of this product, then SIGKILL every holder: claimed,
-        # not written. Views still pending are flushed as usual once the flag is cleared.
-        def holders() -> set[str]:
+        # Wait until a flusher holds a batch with views of this product, then SIGKILL every process holding
+        # one (batch ids begin with the flusher's <replica>:<pid>): claimed, not written. Views still pending
+        # are flushed as usual once the flag is cleared.
+        def holders() -> set[int]:
             held = [b for b in queue.zrange("product_views:batches", 0, -1)
                     if queue.hget(f"product_views:batch:{b}", str(product["id"]))]
-            return {name for name in REPLICAS if any(batch.startswith(name + "-") for batch in held)}
+            return {int(batch.rsplit("-", 2)[0].split(":")[1]) for batch in held}
 
-        owners = poll(holders, 15)
-        assert owners, "no flusher claimed the views"
-        for name in owners:
-            stack.ctl("kill", name)
-        assert owners <= holders()  # their batches are still claimed and unwritten
+        flushers = poll(holders, 15)
+        assert flushers, "no flusher claimed the views"
+        for pid in flushers:
+            os.kill(pid, signal.SIGKILL)  # the gunicorn worker running the flusher, mid-batch
+        assert flushers <= holders()  # their batches are still claimed and unwritten
     finally:
         flagctl(stack, "clear", "views_flush_pause_ms@products")
     for name in REPLICAS:
-        stack.ctl("wait", name)
+        stack.ctl("wait", name)  # gunicorn forked a new worker; its flusher replays what the dead one held
 
     def flushed_views() -> int | None:
         # A stock write answers from the primary, so its `views` is the database's flushed total.
@@ -116,6 +119,8 @@ def test_no_view_is_lost_or_doubled_when_the_flusher_is_killed_mid_batch(stack, 
         return answer.json()["views"] if answer.json()["views"] == views else None
 
     assert poll(flushed_views, 60, every=1), "the killed flusher's batch was never replayed"
+    for pid in flushers:
+        assert not os.path.exists(f"/proc/{pid}"), "the flusher survived its SIGKILL"
     assert poll(lambda: queue.zcard("product_views:batches") == 0, 15)
     time.sleep(2)  # a double write would show up here
     assert replicas["products-2"].put(f"{path}/stock", json={"stock": 5}, headers=ADMIN).json()["views"] == views
