@@ -25,6 +25,7 @@ from fastapi import FastAPI
 from sqlalchemy import bindparam, delete, func, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from chassis.cache import reconnect_retry
 from chassis.flags import flags_for
 from chassis.write_behind import WriteBehindCounter, flush_forever
 from products.models import Product, ViewBatch
@@ -71,7 +72,7 @@ def views_counter(settings: ProductsSettings):
     async def resource(app: FastAPI) -> AsyncIterator[None]:
         url = settings.products_views_redis_url or settings.flags_redis_url or settings.redis_url
         client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=settings.redis_timeout_seconds,
-                                      socket_connect_timeout=settings.redis_timeout_seconds)
+                                      socket_connect_timeout=settings.redis_timeout_seconds, retry=reconnect_retry())
         app.state.views = WriteBehindCounter(client, name=BUFFER,
                                              reclaim_seconds=settings.products_views_reclaim_seconds)
         flags = flags_for(settings)
