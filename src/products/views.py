@@ -34,6 +34,11 @@ from products.settings import ProductsSettings
 BUFFER = "product_views"
 APPLIED_BATCHES_KEPT = "1 day"  # a batch is replayed within seconds; its id needs keeping only that long
 
+# On the table (Core), not the ORM entity: an executemany UPDATE with a WHERE clause is a Core statement.
+PRODUCTS = Product.__table__
+ADD_VIEWS = (update(PRODUCTS).where(PRODUCTS.c.id == bindparam("pid"))
+             .values(views=PRODUCTS.c.views + bindparam("n")))
+
 log = structlog.get_logger("views")
 
 
@@ -51,12 +56,8 @@ def sink_for(db):
             )
             if applied is None:
                 return False  # this batch's views were added by an earlier attempt
-            # One UPDATE for the whole batch (executemany in one round trip); deleted products just match no row.
-            await session.execute(
-                update(Product).where(Product.id == bindparam("pid"))
-                .values(views=Product.views + bindparam("n")).execution_options(synchronize_session=False),
-                [{"pid": item, "n": n} for item, n in counts.items()],
-            )
+            # One UPDATE for the whole batch (executemany: one round trip); deleted products just match no row.
+            await session.execute(ADD_VIEWS, [{"pid": item, "n": n} for item, n in counts.items()])
             if flushes % purge_every == 1:
                 await session.execute(delete(ViewBatch).where(
                     ViewBatch.applied_at < func.now() - text(f"interval '{APPLIED_BATCHES_KEPT}'")))
