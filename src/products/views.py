@@ -37,7 +37,7 @@ APPLIED_BATCHES_KEPT = "1 day"  # a batch is replayed within seconds; its id nee
 # On the table (Core), not the ORM entity: an executemany UPDATE with a WHERE clause is a Core statement.
 PRODUCTS = Product.__table__
 ADD_VIEWS = (update(PRODUCTS).where(PRODUCTS.c.id == bindparam("pid"))
-             .values(views=PRODUCTS.c.views + bindparam("n")))
+             .values(views=PRODUCTS.c.views + bindparam("n"), updated_at=PRODUCTS.c.updated_at))  # a view is no edit
 
 log = structlog.get_logger("views")
 
