@@ -72,3 +72,15 @@ def cache_samples(base: str) -> dict[str, float]:
                 result = sample.labels.get("result", "?")
                 results[result] = results.get(result, 0.0) + sample.value
     return results
+
+
+def scrape_labelled(base: str, names: set[str]) -> dict[tuple, float]:
+    """The named samples on one replica's /metrics with their labels: {(name, (label, value), ...): value}."""
+    text = httpx.get(base + "/metrics", timeout=10).text
+    found: dict[tuple, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name in names:
+                key = (sample.name, *sorted(sample.labels.items()))
+                found[key] = found.get(key, 0.0) + sample.value
+    return found

@@ -113,6 +113,19 @@ def floor_rows(scenarios: dict) -> list[dict]:
         add("11", "event ingest, producer -> applied by 2 consumers", s8["end_to_end_events_per_s"], ">= 5000",
             s8["end_to_end_events_per_s"] >= 5000, "/s")
         add("11", "stream memory at most (MAXLEN ~ bound)", s8["stream_memory_max_bytes"] / 2**20, "bounded", None, "MiB")
+    if "13" in scenarios:
+        strategies = scenarios["13"]["strategies"]
+        for name in ("cache-aside", "read-through", "refresh-ahead"):
+            loads = strategies.get(name, {}).get("warm_read_only_db_loads_per_read")
+            add("13", f"{name}: DB loads per product read (warm, Zipf)", loads, "<= 0.05",
+                loads is not None and loads <= 0.05)
+        for name, figures in strategies.items():
+            add("13", f"{name}: max staleness a reader saw (5% writes)", figures["max_staleness_ms"], "", None, "ms")
+        behind = scenarios["13"]["write_behind"]
+        per_write = behind["events_per_database_write"]
+        add("13", "write-behind: view events per database write", per_write, ">= 10",
+            per_write is not None and per_write >= 10)
+        add("13", "write-behind: view events lost", behind["lost"], "0", behind["lost"] == 0)
     if "12" in scenarios and scenarios["12"]["lag_p95_s"] is not None:
         add("12", "end-to-end event lag p95 during make load", scenarios["12"]["lag_p95_s"], "<= 2 s",
             scenarios["12"]["lag_p95_s"] <= 2, "s")
@@ -193,7 +206,12 @@ def write(directory: Path, report: dict) -> str:
         parts += [f"## {key}. {scenario.get('title', '')}", ""]
         if "variants" in scenario:
             parts += [variant_table(scenario["variants"]), ""]
-        extras = {name: value for name, value in scenario.items() if name not in ("title", "variants", "floor")}
+        if "table_md" in scenario:
+            parts += [scenario["table_md"], ""]
+        if "plot" in scenario:
+            parts += [f"![{scenario['plot']}]({scenario['plot']})", ""]
+        extras = {name: value for name, value in scenario.items()
+                  if name not in ("title", "variants", "floor", "table_md", "plot", "strategies")}
         parts += [f"- {name}: {value:.4g}" if isinstance(value, float) else f"- {name}: {value}"
                   for name, value in extras.items()] + [""]
     parts += [f"![{name}]({name})" for name in report["plots"]]

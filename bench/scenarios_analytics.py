@@ -103,11 +103,16 @@ async def _ingest(redis_url: str, events: int, maxlen: int, consumers: int) -> d
             lengths.append(await client.xlen(stream))
             memory.append(await client.memory_usage(stream) or 0)
         produced = time.perf_counter() - started
-        while True:
+        # Drained when the group has been handed the newest entry and acknowledged all it was
+        # handed. (Not `lag == 0`: once MAXLEN trims entries nobody read, Redis cannot count
+        # the lag and reports nil, and a loop waiting for 0 never ends.) Bounded in time.
+        deadline = time.perf_counter() + 120
+        while time.perf_counter() < deadline:
             group = (await client.xinfo_groups(stream))[0]
+            newest = (await client.xinfo_stream(stream))["last-generated-id"]
             lengths.append(await client.xlen(stream))
             memory.append(await client.memory_usage(stream) or 0)
-            if group["lag"] == 0 and group["pending"] == 0:
+            if group["last-delivered-id"] == newest and group["pending"] == 0:
                 break
             await asyncio.sleep(0.05)
         finished = time.perf_counter() - started
@@ -129,7 +134,9 @@ def ingest(bench: Bench) -> dict:
     maxlen = int(os.environ.get("BENCH_INGEST_MAXLEN", "20000"))
     result = asyncio.run(_ingest(redis_url, events, maxlen, consumers=2))
     return {"title": "Event ingest: producer -> Redis Stream -> consumer group (2 consumers)", **result,
-            "lost": result["events"] - result["applied"],
+            # Events MAXLEN trimmed before a consumer read them: the price of a bounded stream
+            # when the producer outruns the consumers (analytics accepts it; orders never would).
+            "trimmed_unread": result["events"] - result["applied"],
             "floor": {"figure": "end_to_end_events_per_s", "at_least": 5000}}
 
 

@@ -51,16 +51,22 @@ def place_order(client, auth: dict[str, str], items: list[dict]) -> int | None:
 def wait_until_settled(client, auth: dict[str, str], order_id: int, *, timeout: float = 20.0,
                        interval: float = 0.25) -> str:
     """Poll the order until CONFIRMED or FAILED; the last status seen (still PENDING/PAID after `timeout`)."""
+    return follow_order(client, auth, order_id, timeout=timeout, interval=interval).get("status", "UNKNOWN")
+
+
+def follow_order(client, auth: dict[str, str], order_id: int, *, timeout: float = 20.0,
+                 interval: float = 0.25) -> dict:
+    """Poll the order until CONFIRMED or FAILED; the last order body seen ({} if none was read)."""
     started = time.perf_counter()
-    status = "UNKNOWN"
+    order: dict = {}
     while time.perf_counter() - started < timeout:
         with client.get(f"/api/orders/{order_id}", headers=auth, name="/api/orders/[id]",
                         catch_response=True) as response:
             if response.status_code != 200:
                 response.failure(f"order status: HTTP {response.status_code}")
             else:
-                status = response.json()["status"]
-        if status in SETTLED:
+                order = response.json()
+        if order.get("status") in SETTLED:
             break
         gevent.sleep(interval)
-    return status
+    return order

@@ -218,7 +218,7 @@ def edge() -> dict:
 
 
 def caching() -> dict:
-    """Cache-aside in Redis and the database load it saves."""
+    """The application caches in Redis, their strategies, write-behind, and the database load they save."""
     cache = 'cache=~"$cache"'
     lookups = f"rate(cache_requests_total{{{cache}}}[{RATE}])"
     hits = f'rate(cache_requests_total{{{cache},result="hit"}}[{RATE}])'
@@ -244,6 +244,35 @@ def caching() -> dict:
               "SQL statements the products service still sends, by database role.",
               target(f'sum by (database) (rate(db_query_duration_seconds_count{{service="products"}}[{RATE}]))',
                      "{{database}}"), unit="ops"),
+        row("Caching strategies (flag product_cache_strategy) and write-behind"),
+        panel("Strategies: hit ratio per cache and strategy",
+              "Share of reads answered from Redis under each strategy (chassis/cache_strategies.py); switch the "
+              "flag and watch the lines change places.",
+              target(ratio_or_zero(f'rate(cache_reads_total{{{cache},source="HIT"}}[{RATE}])',
+                                   f"rate(cache_reads_total{{{cache}}}[{RATE}])", "cache, strategy"),
+                     "{{cache}} {{strategy}}"), unit="percentunit", max_value=1),
+        panel("Strategies: database loads per read",
+              "Loads a strategy made (misses, early and background reloads) per read: DB queries per request "
+              "(floor 0.05 warm, bench scenario 13).",
+              target(ratio_or_zero(f"rate(cache_loads_total{{{cache}}}[{RATE}])",
+                                   f"rate(cache_reads_total{{{cache}}}[{RATE}])", "cache, strategy"),
+                     "{{cache}} {{strategy}}")),
+        panel("Strategies: age of the copy a hit served (p95)",
+              "How long ago the served entry was stored: an upper bound on its staleness; refresh-ahead keeps it "
+              "young, a TTL alone lets it reach the TTL.",
+              target(f"histogram_quantile(0.95, sum by (le, cache, strategy) "
+                     f"(rate(cache_served_age_seconds_bucket{{{cache}}}[{RATE}])))", "{{cache}} {{strategy}}"),
+              unit="s"),
+        panel("Write-behind: backlog of unflushed events",
+              "View events in the queue Redis not yet in the database (pending plus claimed batches), per replica's "
+              "last flush; it drains every flush interval (1 s) unless the flusher or the database is down.",
+              target("max by (buffer) (write_behind_backlog)", "{{buffer}}")),
+        panel("Write-behind: events recorded vs database writes",
+              "Events counted in Redis and the batches (one transaction each) that wrote them: the gap is the "
+              "database work write-behind saves.",
+              target(f"sum by (buffer) (rate(write_behind_events_total[{RATE}]))", "{{buffer}} events"),
+              target(f"sum by (buffer) (rate(write_behind_batches_total[{RATE}]))", "{{buffer}} batches"),
+              unit="ops"),
         row("Redis: cache and queue"),
         panel("Redis: memory used and limit, cache and queue",
               "Both bounded: the cache evicts (LRU) when full, the queue refuses writes (noeviction).",

@@ -31,8 +31,11 @@ from chassis.settings import ServiceSettings
 QUERY_STARTED = "scaleshop_query_started"
 
 
-def create_engine(url: str, settings: ServiceSettings, *, pooled: bool = True, role: str | None = None) -> AsyncEngine:
-    """A pooled engine for a web worker; NullPool for short-lived processes (Celery tasks, migrations)."""
+def create_engine(url: str, settings: ServiceSettings, *, pooled: bool = True, role: str | None = None,
+                  pool_size: int | None = None, max_overflow: int | None = None,
+                  fault_flags: bool = True) -> AsyncEngine:
+    """A pooled engine for a web worker or a Celery worker process (its own, smaller sizes);
+    NullPool for short-lived processes (migrations, seeds)."""
     connect_args = pooler_connect_args(settings) if settings.database_pooler == "pgbouncer" else {
         "server_settings": {
             "application_name": settings.replica_name,
@@ -45,14 +48,14 @@ def create_engine(url: str, settings: ServiceSettings, *, pooled: bool = True, r
     else:
         engine = create_async_engine(
             url,
-            pool_size=settings.db_pool_size,
-            max_overflow=settings.db_max_overflow,
+            pool_size=settings.db_pool_size if pool_size is None else pool_size,
+            max_overflow=settings.db_max_overflow if max_overflow is None else max_overflow,
             pool_timeout=settings.db_pool_timeout_seconds,
             pool_pre_ping=True,  # a connection killed by a DB restart is replaced, not handed out
             connect_args=connect_args,
         )
     instrument(engine, settings, role=role or role_of(url, settings))
-    if pooled and settings.environment == "development":
+    if pooled and fault_flags and settings.environment == "development":
         # Fault flag db_latency_ms (chassis.faults): web replicas only, never migrations or seeds.
         install_db_latency(engine, flags_for(settings))
     return engine

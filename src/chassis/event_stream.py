@@ -36,6 +36,7 @@ import redis.asyncio as aioredis
 import structlog
 from prometheus_client import Counter
 
+from chassis.cache import reconnect_retry
 from chassis.settings import ServiceSettings
 
 EVENTS_EMITTED = Counter("events_emitted_total", "Analytics events appended to the stream", ["service"])
@@ -115,7 +116,8 @@ def create_events_redis(settings: ServiceSettings) -> aioredis.Redis:
     """Its own connection pool (and, once it is separate, its own Redis: EVENTS_REDIS_URL)."""
     return aioredis.Redis.from_url(settings.events_redis_url or settings.redis_url,
                                    socket_timeout=settings.events_timeout_seconds,
-                                   socket_connect_timeout=settings.events_timeout_seconds)
+                                   socket_connect_timeout=settings.events_timeout_seconds,
+                                   retry=reconnect_retry())
 
 
 def create_emitter(settings: ServiceSettings, client: aioredis.Redis | None = None) -> EventEmitter:

@@ -23,6 +23,7 @@ class FlagSpec:
     fault: bool = True
     minimum: float | None = None
     maximum: float | None = None
+    choices: tuple[str, ...] | None = None  # a str flag's allowed values
 
 
 def _share(name: str, help: str) -> FlagSpec:
@@ -46,6 +47,15 @@ CATALOGUE: dict[str, FlagSpec] = {spec.name: spec for spec in (
     # Feature flags (not faults: allowed everywhere), rolled out by percentage of users.
     FlagSpec("search_ranking_v2", bool, False, "search ranks matches by relevance x popularity (products/service.py)",
              fault=False),
+    # Caching strategies (chassis/cache_strategies.py), switched per resource to compare them live.
+    FlagSpec("product_cache_strategy", str, "write-through",
+             "how product pages are cached: cache-aside | read-through | refresh-ahead | write-through | none",
+             fault=False, choices=("cache-aside", "read-through", "refresh-ahead", "write-through", "none")),
+    FlagSpec("product_cache_stampede", str, "lock",
+             "stampede protection of the product cache: lock (one loader) | early (probabilistic early expiration)",
+             fault=False, choices=("lock", "early")),
+    # The fault injection point of the write-behind crash test: the view flusher pauses after claiming a batch.
+    _millis("views_flush_pause_ms", "pause of the product-view flusher between claiming a batch and writing it, in ms"),
 )}
 
 
@@ -75,6 +85,8 @@ def _parse_plain(spec: FlagSpec, value: object) -> object:
         if spec.minimum is not None and value < spec.minimum or spec.maximum is not None and value > spec.maximum:
             raise ValueError(f"{spec.name}: {value} is outside {spec.minimum}..{spec.maximum}")
         return value
+    if spec.choices is not None and value not in spec.choices:
+        raise ValueError(f"{spec.name}: expected one of {', '.join(spec.choices)}, got {value!r}")
     return str(value)
 
 

@@ -18,7 +18,7 @@ if the last check judged it down or behind: a slightly stale answer beats a 503
 
 A background task checks every `check_seconds` and caches the verdict, so a request never
 pays for the check. Every read is counted in `db_reads_total{target, reason}`
-(reason: replica | fallback_down | fallback_lag | fallback_primary_down | primary), the
+(reason: replica | fallback_down | fallback_lag | fallback_primary_down | recent_write | primary), the
 response says which in `X-DB-Read` (e.g. `primary (fallback_down)`), and the last measured
 lag is exported as `db_replica_lag_bytes`.
 """
@@ -26,6 +26,7 @@ lag is exported as `db_replica_lag_bytes`.
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import TypeVar
 
 import structlog
@@ -47,7 +48,13 @@ REPLICA = "replica"
 FALLBACK_DOWN = "fallback_down"
 FALLBACK_LAG = "fallback_lag"
 FALLBACK_PRIMARY_DOWN = "fallback_primary_down"
+RECENT_WRITE = "recent_write"
 PRIMARY = "primary"
+
+# Read-your-writes for caches: set while a cache refills an entry invalidated a moment ago
+# (chassis/caching.py, "remote marker"), so the fill reads the primary, not a replica that may not
+# have replayed the write yet and would put the row from before it back into the cache for a TTL.
+READ_PRIMARY: ContextVar[bool] = ContextVar("read_primary", default=False)
 
 # WAL positions as byte offsets (an LSN minus '0/0'), so the lag is a plain subtraction.
 PRIMARY_WRITTEN = text("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint")
@@ -80,7 +87,7 @@ class ReadRouter:
 
     async def read(self, work: Work[T]) -> T:
         """Run the read-only `work(session)` on the replica when the verdict allows, else on the primary."""
-        reason = self.verdict
+        reason = RECENT_WRITE if READ_PRIMARY.get() else self.verdict
         if reason == REPLICA:
             try:
                 async with self.replica.sessions() as session:

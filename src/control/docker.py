@@ -95,3 +95,7 @@ class DockerRuntime:
 
     def logs(self, request_id: str, limit: int = 200) -> list[str]:
         raise NotImplementedError("under Docker: docker compose logs | grep " + request_id)
+
+    def deploys(self, limit: int = 50) -> list[dict]:
+        raise NotImplementedError("deploys are a native-runtime feature; under Docker see README "
+                                  "'Shipping without downtime' for the compose equivalents")

@@ -13,6 +13,7 @@ like `restart: unless-stopped`), stop, start.
 """
 
 import asyncio
+import json
 import time
 
 import aiohttp
@@ -182,3 +183,9 @@ class NativeRuntime:
                     if request_id.encode() in raw:
                         lines.append(f"{path.stem}: {raw.decode(errors='replace').rstrip()}")
         return sorted(lines, key=lambda line: line.split(": ", 1)[1])[:limit]
+
+    def deploys(self, limit: int = 50) -> list[dict]:
+        """The newest steps of the deploys run against this stack, newest first (stackctl/deploy.py's feed)."""
+        feed = self.settings.state_dir / "deploys.jsonl"
+        lines = feed.read_text().splitlines()[-limit:] if feed.exists() else []
+        return [json.loads(line) for line in reversed(lines) if line.strip()]

@@ -131,6 +131,16 @@ async def logs_of_request(request: Request, _: Admin,
         raise HTTPException(status_code=501, detail=str(error)) from error
 
 
+@router.get("/deploys")
+async def recent_deploys(request: Request, _: Admin) -> dict:
+    """The newest steps of rolling, canary and blue-green deploys, newest first: each canary
+    analysis (error rate and p95 of canary vs baseline), promotion and rollback."""
+    try:
+        return {"items": await asyncio.to_thread(request.app.state.runtime.deploys)}
+    except NotImplementedError as error:
+        raise HTTPException(status_code=501, detail=str(error)) from error
+
+
 class FlagValue(BaseModel):
     model_config = ConfigDict(extra="forbid")
     value: bool | int | float | str | dict

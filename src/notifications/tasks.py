@@ -1,13 +1,12 @@
 """Celery task of the notifications service: record a message for a user (idempotent per order and kind)."""
 
-import asyncio
-
 import structlog
 from celery import shared_task
 
 from notifications import service
 from notifications.models import NotificationKind
 from notifications.settings import get_settings
+from worker import task_loop
 from worker.reliable import PermanentError, ReliableTask, task_database
 
 log = structlog.get_logger("notifications.tasks")
@@ -24,7 +23,7 @@ def notify(order_id: int, user_id: int, kind: str, reason: str | None = None) ->
         notification_kind = NotificationKind(kind)
     except ValueError as error:
         raise PermanentError(f"unknown notification kind {kind!r}") from error
-    return asyncio.run(_notify(order_id, user_id, notification_kind, reason))
+    return task_loop.run(_notify(order_id, user_id, notification_kind, reason))
 
 
 async def _notify(order_id: int, user_id: int, kind: NotificationKind, reason: str | None) -> bool:

@@ -1,13 +1,12 @@
 """The reconciler's Celery task (beat every SAGA_RECOVERY_INTERVAL seconds; orders.recovery has the why)."""
 
-import asyncio
-
 from celery import shared_task
 
 from orders import outbox, recovery
 from orders.clients import ProductsClient
 from orders.settings import get_settings
 from orders.tasks import publish, task_shards
+from worker import task_loop
 
 RECOVER_TASK = "orders.recover_sagas"
 
@@ -15,7 +14,7 @@ RECOVER_TASK = "orders.recover_sagas"
 @shared_task(name=RECOVER_TASK, ignore_result=True)
 def recover_sagas() -> dict:
     """Not retried: beat runs it again in a few seconds, and stuck orders wait safely in the table."""
-    return asyncio.run(_recover())
+    return task_loop.run(_recover())
 
 
 async def _recover() -> dict:

@@ -5,13 +5,12 @@
 - orders.release_stock: compensation, give a reservation back to products;
 - orders.purge_idempotency_keys: hourly, forget keys older than their retention.
 
-Tasks take ids and plain values, run their async code with asyncio.run on NullPool
-engines (one per shard, `task_shards`) and are idempotent (delivery is at least once). Each
-shard has its own outbox, relayed on its own; an answer about an order finds the shard that
-holds it now (orders.shards.Shards.user_of_order).
+Tasks take ids and plain values, run their async code on the worker process's own loop and
+pooled engines (worker.task_loop: one per shard, `task_shards`) and are idempotent (delivery is
+at least once). Each shard has its own outbox, relayed on its own; an answer about an order finds
+the shard that holds it now (orders.shards.Shards.user_of_order).
 """
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,10 +19,11 @@ from celery import shared_task
 
 from orders import idempotency, outbox, service
 from orders.clients import ProductsClient
+from orders.resharding import shard_urls
 from orders.settings import get_settings
-from worker.celery_app import app as celery_app
-from orders.resharding import open_shards
 from orders.shards import Shards
+from worker import task_loop
+from worker.celery_app import app as celery_app
 from worker.reliable import PermanentError, ReliableTask
 
 log = structlog.get_logger("orders.tasks")
@@ -33,18 +33,12 @@ class OrdersTask(ReliableTask):
     service_settings = staticmethod(get_settings)
 
 
-_TASK_DATABASES: list = []
-
-
 @asynccontextmanager
 async def task_shards(settings) -> AsyncIterator[Shards]:
-    """Every shard for one task run. Each task runs in its own event loop (asyncio.run), so the engines
-    hold no connection between runs (NullPool): SQLAlchemy's way to share an engine between event
-    loops. The engines themselves are made once per worker process: a new engine per run would repeat
-    the dialect's start-up queries on every shard for every task."""
-    if not _TASK_DATABASES:
-        _TASK_DATABASES.extend(open_shards(settings, pooled=False))
-    yield Shards(list(_TASK_DATABASES))
+    """Every shard for one task run: this worker process's pooled engine of each (worker.task_loop),
+    kept open for the next task."""
+    yield Shards([task_loop.database(settings.model_copy(update={"database_url": url}))
+                  for url in shard_urls(settings)])
 
 
 def publish(task: str, kwargs: dict, *, retry: bool = True) -> None:
@@ -55,7 +49,7 @@ def publish(task: str, kwargs: dict, *, retry: bool = True) -> None:
 @shared_task(name=outbox.RELAY_TASK, ignore_result=True)
 def relay_outbox() -> int:
     """Not retried: beat runs it again within a second, and the rows wait safely in the table."""
-    return asyncio.run(_relay())
+    return task_loop.run(_relay())
 
 
 async def _relay() -> int:
@@ -80,7 +74,7 @@ async def _relay() -> int:
 @shared_task(name="orders.payment_result", base=OrdersTask, ignore_result=True)
 def payment_result(order_id: int, outcome: str, reason: str | None = None) -> None:
     log.info("payment result received", order_id=order_id, outcome=outcome)
-    asyncio.run(_payment_result(order_id, outcome, reason))
+    task_loop.run(_payment_result(order_id, outcome, reason))
 
 
 async def _payment_result(order_id: int, outcome: str, reason: str | None) -> None:
@@ -99,7 +93,7 @@ async def _payment_result(order_id: int, outcome: str, reason: str | None) -> No
 
 @shared_task(name="orders.release_stock", base=OrdersTask, ignore_result=True)
 def release_stock(order_ref: str) -> None:
-    released = asyncio.run(_release_stock(order_ref))
+    released = task_loop.run(_release_stock(order_ref))
     log.info("stock released", order_ref=order_ref, released=released)
 
 
@@ -113,7 +107,7 @@ async def _release_stock(order_ref: str) -> bool:
 
 @shared_task(name="orders.purge_idempotency_keys", ignore_result=True)
 def purge_idempotency_keys() -> int:
-    purged = asyncio.run(_purge())
+    purged = task_loop.run(_purge())
     log.info("idempotency keys purged", purged=purged)
     return purged
 

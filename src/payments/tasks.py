@@ -9,7 +9,6 @@ charge task is redelivered (acks_late), finds the recorded charge and sends the 
 again: orders' handler is idempotent, so "at least once" is enough.
 """
 
-import asyncio
 from decimal import Decimal
 
 import structlog
@@ -18,6 +17,7 @@ from celery import shared_task
 from payments import service
 from payments.models import ChargeStatus
 from payments.settings import get_settings
+from worker import task_loop
 from worker.celery_app import app as celery_app
 from worker.reliable import ReliableTask, task_database
 
@@ -31,7 +31,7 @@ class PaymentsTask(ReliableTask):
 @shared_task(name="payments.charge", base=PaymentsTask, ignore_result=True)
 def charge(order_id: int, user_id: int, amount: str) -> str:
     log.info("charge requested", order_id=order_id, amount=amount)
-    recorded = asyncio.run(_charge(order_id, user_id, Decimal(amount)))
+    recorded = task_loop.run(_charge(order_id, user_id, Decimal(amount)))
     outcome = "declined" if recorded.status == ChargeStatus.DECLINED else "charged"
     celery_app.send_task("orders.payment_result",
                          kwargs={"order_id": order_id, "outcome": outcome, "reason": recorded.decline_reason})
@@ -47,7 +47,7 @@ async def _charge(order_id: int, user_id: int, amount: Decimal):
 @shared_task(name="payments.refund", base=PaymentsTask, ignore_result=True)
 def refund(order_id: int) -> bool:
     log.info("refund requested", order_id=order_id)
-    return asyncio.run(_refund(order_id))
+    return task_loop.run(_refund(order_id))
 
 
 async def _refund(order_id: int) -> bool:

@@ -16,7 +16,10 @@ from redis.exceptions import RedisError
 from analytics.recommendations import bought_together
 from analytics.settings import get_settings as analytics_settings
 from chassis.errors import DependencyUnavailable
+from chassis.error_handlers import errors
+from products.api import cached_product_json
 from products.dependencies import ProductIdPath
+from products.errors import ProductNotFound
 from products.settings import get_settings
 
 router = APIRouter(prefix="/products", tags=["products"])
@@ -35,9 +38,14 @@ class BoughtTogether(BaseModel):
     items: list[Recommendation]
 
 
-@router.get("/{product_id}/bought-together", response_model=BoughtTogether)
+@router.get("/{product_id}/bought-together", response_model=BoughtTogether, responses=errors(ProductNotFound))
 async def get_bought_together(product_id: ProductIdPath, request: Request) -> BoughtTogether:
     """Products often bought with this one (confidence = orders with both / orders with this one)."""
+    # A deleted or unknown product has no page, so no recommendations either: 404, as
+    # GET /products/{id} says (the rules in Redis outlive a deleted product; the cached read is cheap).
+    body, _ = await cached_product_json(request, product_id)
+    if body is None:
+        raise ProductNotFound()
     thresholds = analytics_settings()
     try:
         rules = await bought_together(request.app.state.recommendations, product_id,

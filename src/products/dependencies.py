@@ -1,4 +1,4 @@
-"""FastAPI dependencies of the products service: sessions, the read router, the cache, valid ids."""
+"""FastAPI dependencies of the products service: sessions, the read router, the caches, valid ids."""
 
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -7,10 +7,11 @@ from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.convertors import StringConvertor, register_url_convertor
 
-from chassis.caching import VersionedCache
+from chassis.cache_strategies import NONE, Strategy, with_stampede
 from chassis.replicas import ReadRouter
 from products import service
 from products.errors import ProductNotFound
+from products.listings import ListingCache
 from products.models import Product
 
 MAX_ID = 2**31 - 1  # the id column is a Postgres integer: larger ids are a 422, not a database error
@@ -40,13 +41,31 @@ async def read_router(request: Request) -> ReadRouter:
     return request.app.state.reads
 
 
-async def product_cache(request: Request) -> VersionedCache:
-    return request.app.state.product_cache
+def product_strategy(app) -> Strategy:
+    """The product cache's strategy now: the flags product_cache_strategy and product_cache_stampede
+    (a dict lookup, none while no flag is set), or none at all with PRODUCTS_CACHE_ENABLED=false."""
+    strategies = app.state.product_strategies
+    if not app.state.settings.products_cache_enabled:
+        return strategies[NONE]
+    flags = app.state.flags
+    if not flags.any_set:
+        return strategies["write-through"]
+    strategy = strategies.get(flags.value("product_cache_strategy"), strategies["write-through"])
+    return with_stampede(strategy, flags.value("product_cache_stampede"))
+
+
+async def product_cache(request: Request) -> Strategy:
+    return product_strategy(request.app)
+
+
+async def listing_cache(request: Request) -> ListingCache:
+    return request.app.state.listings
 
 
 PrimarySession = Annotated[AsyncSession, Depends(primary_session)]
 Reads = Annotated[ReadRouter, Depends(read_router)]
-ProductCache = Annotated[VersionedCache, Depends(product_cache)]
+ProductCache = Annotated[Strategy, Depends(product_cache)]
+Listings = Annotated[ListingCache, Depends(listing_cache)]
 
 
 async def existing_product(product_id: ProductIdPath, session: PrimarySession) -> Product:

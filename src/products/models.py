@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Computed,
     DateTime,
@@ -52,6 +53,8 @@ class Product(Base):
     stock: Mapped[int] = mapped_column(Integer, default=0)
     # Views/sales score; the seed gives it a Zipf-like skew so ~20% of products get ~80% of traffic.
     popularity: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    # Product page views, written behind in batches (products/views.py): the flushed total.
+    views: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     search: Mapped[str] = mapped_column(TSVECTOR, Computed(SEARCH_DOCUMENT, persisted=True), deferred=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
@@ -75,3 +78,13 @@ class Reservation(Base):
     unit_price: Mapped[Decimal] = mapped_column(Numeric(10, 2))  # the price when reserved: what the order pays
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ViewBatch(Base):
+    """A write-behind batch of views already added to `products.views`: replaying it adds nothing."""
+
+    __tablename__ = "view_batches"
+
+    batch_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    events: Mapped[int] = mapped_column(Integer)
+    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)

@@ -61,6 +61,7 @@ class ProductRead(BaseModel):
     price: Price
     stock: int
     popularity: int
+    views: int  # flushed page views (write-behind: up to the flush interval behind, plus the cache's age)
 
 
 class ProductPage(BaseModel):

@@ -25,7 +25,8 @@ that is stopping or not ready yet:
   the new version, then the canary replicas are drained away.
 
 Every decision is printed and appended to a JSON-lines journal (reports/deploy/), which the
-deploy test reads for its figures. `make up` translates docker-compose.yml again and so returns
+deploy test reads for its figures, and to the stack's deploy feed (`deploys.jsonl` in the state
+directory), which the control room shows live (GET /api/control/deploys). `make up` translates docker-compose.yml again and so returns
 every replica to compose's version.
 """
 
@@ -48,21 +49,35 @@ READY_TIMEOUT = 300.0  # a replica's start takes seconds on a quiet machine, min
 ANALYSIS_POLL_SECONDS = 5.0  # Prometheus scrapes every 5 s: asking more often learns nothing new
 
 
+FEED_LINES = 200  # the feed keeps the last deploys' steps; the reports/deploy journals keep everything
+
+
+def feed_path() -> Path:
+    """The stack's deploy feed, read by the control service (src/control/native.py)."""
+    return get_settings().state_dir / "deploys.jsonl"
+
+
 @dataclass
 class Journal:
-    """Every step of a deploy, printed and (with `path`) appended as a JSON line."""
+    """Every step of a deploy, printed, appended as a JSON line to `path` (if given) and to the
+    stack's deploy feed (so the control room shows deploys started from a terminal too)."""
 
     path: Path | None = None
+    feed: Path | None = field(default_factory=feed_path)
     started: float = field(default_factory=time.monotonic)
 
     def __call__(self, step: str, **fields) -> dict:
         entry = {"t": round(time.monotonic() - self.started, 1),
                  "at": datetime.now(UTC).isoformat(timespec="seconds"), "step": step, **fields}
         print(f"[{entry['t']:6.1f}s] {step}" + "".join(f"  {k}={v}" for k, v in fields.items()), flush=True)
+        line = json.dumps(entry, default=str) + "\n"
         if self.path:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a") as journal:
-                journal.write(json.dumps(entry) + "\n")
+                journal.write(line)
+        if self.feed and self.feed.parent.is_dir():
+            kept = self.feed.read_text().splitlines(keepends=True)[-(FEED_LINES - 1):] if self.feed.exists() else []
+            self.feed.write_text("".join(kept) + line)
         return entry
 
 

@@ -10,11 +10,10 @@ task must be idempotent; failures are handled in two steps:
    the `dead_letters` table of the service that owns it, with its arguments and the
    error, and `dead_letters_total{task}` rises: an operator can inspect and replay it.
 
-Tasks open their database with NullPool (`task_database`): a task runs its async code
-in a fresh event loop (`asyncio.run`), and pooled connections must not outlive their loop.
+Tasks run their async code with `worker.task_loop.run` and take their database from
+`task_database`: one loop and one pooled engine per worker process (worker/task_loop.py).
 """
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -24,8 +23,9 @@ from celery import Task
 from prometheus_client import Counter
 from sqlalchemy import text
 
-from chassis.db import Database, create_engine
+from chassis.db import Database
 from chassis.settings import ServiceSettings
+from worker import task_loop
 
 DEAD_LETTERS = Counter("dead_letters_total", "Tasks that exhausted their retries", ["task"])
 
@@ -38,12 +38,9 @@ class PermanentError(Exception):
 
 @asynccontextmanager
 async def task_database(settings: ServiceSettings) -> AsyncIterator[Database]:
-    """The service's database for one task run, without a pool (see the module docstring)."""
-    database = Database(create_engine(settings.database_url, settings, pooled=False))
-    try:
-        yield database
-    finally:
-        await database.dispose()
+    """The service's database for one task run: this worker process's pooled engine,
+    which stays open for the next task (see worker/task_loop.py)."""
+    yield task_loop.database(settings)
 
 
 class ReliableTask(Task):
@@ -62,7 +59,7 @@ class ReliableTask(Task):
         DEAD_LETTERS.labels(self.name).inc()
         log.error("task dead-lettered", error=repr(exc), args=args, kwargs=kwargs)
         try:
-            asyncio.run(self._record(task_id, {"args": list(args), "kwargs": kwargs}, repr(exc)))
+            task_loop.run(self._record(task_id, {"args": list(args), "kwargs": kwargs}, repr(exc)))
         except Exception:  # the dead letter is best effort; the log line above already carries everything
             log.exception("could not record dead letter")
 

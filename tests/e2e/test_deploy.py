@@ -28,6 +28,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from e2e.checkout_support import ADMIN, login
+
 ROOT = Path(__file__).resolve().parents[2]
 REPORTS = ROOT / "reports" / "deploy"
 
@@ -164,6 +166,12 @@ def test_a_failing_canary_is_rolled_back_automatically_and_a_healthy_one_promote
     assert rolled_back["seconds_since_first_step"] <= 60
     assert versions(stack, "products") == before  # the canary is gone, the baseline never touched
     assert len(shoppers.failures) <= 0.001 * shoppers.sent, shoppers.failures[:5]
+    # The control room shows the same decisions, newest first (GET /api/control/deploys).
+    with stack.client(timeout=30) as client:
+        feed = client.get("/api/control/deploys",
+                          headers=login(client, ADMIN["email"], ADMIN["password"])).json()["items"]
+    assert [entry["step"] for entry in feed[:2]] == ["rolled back", "rolling back"], feed[:3]
+    assert "error rate" in feed[1]["reason"]
 
     with Shoppers(stack.nginx) as shoppers:
         code, journal, seconds = run(stack, "stackctl.deploy", "products", "v4", "--strategy", "canary",

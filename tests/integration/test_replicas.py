@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from chassis.db import Database, create_engine
 from chassis.metrics_db import DB_READS, DB_REPLICA_LAG_BYTES
-from chassis.replicas import FALLBACK_LAG, PRIMARY, REPLICA, ReadRouter
+from chassis.replicas import FALLBACK_LAG, PRIMARY, READ_PRIMARY, RECENT_WRITE, REPLICA, ReadRouter
 from chassis.settings import ServiceSettings
 
 pytestmark = pytest.mark.stack
@@ -51,6 +51,19 @@ async def test_a_replica_behind_the_bound_sends_reads_to_the_primary(databases):
     before = DB_READS.labels("replica-test", PRIMARY, FALLBACK_LAG)._value.get()
     assert await reads.read(in_recovery) is False  # answered by the primary
     assert DB_READS.labels("replica-test", PRIMARY, FALLBACK_LAG)._value.get() == before + 1
+
+
+async def test_a_cache_refilling_after_a_write_reads_the_primary(databases):
+    reads = router(databases, max_lag_bytes=1_048_576)
+    await reads.check()
+    assert reads.verdict == REPLICA
+    token = READ_PRIMARY.set(True)  # what chassis.caching sets for a miss right after an invalidation
+    try:
+        assert await reads.read(in_recovery) is False  # answered by the primary
+    finally:
+        READ_PRIMARY.reset(token)
+    assert DB_READS.labels("replica-test", PRIMARY, RECENT_WRITE)._value.get() >= 1
+    assert await reads.read(in_recovery) is True  # and the next read is the replica's again
 
 
 async def test_without_a_replica_every_read_is_a_primary_read(databases):

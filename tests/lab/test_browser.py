@@ -31,6 +31,7 @@ from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from e2e.checkout_support import ADMIN, PASSWORD, place, wait_for
+from stackctl.deploy import Journal
 
 pytestmark = pytest.mark.stack
 
@@ -264,6 +265,23 @@ def test_the_lab_shows_every_component_healthy(page, stack, admin_session):
     shot(page, "lab", full_page=True)
     # The README's picture: the topology and the first row of charts.
     page.screenshot(path=str(SHOTS / "lab-overview.png"), full_page=True, clip={"x": 0, "y": 0, "width": 1280, "height": 1400})
+
+
+def test_the_lab_shows_the_deploy_feed_a_rollback_in_red(page, stack, admin_session):
+    # The deploy commands write their steps with this Journal (stackctl/deploy.py): one step is
+    # written here rather than running a canary (tests/e2e/test_deploy.py runs real ones and checks
+    # the control API lists them).
+    version = f"v-{word()}"
+    journal = Journal(feed=stack.state_dir / "deploys.jsonl")
+    journal("canary analysis", version=version, canary_error_rate=0.5, baseline_error_rate=0.0)
+    journal("rolled back", version=version, reason="error rate 0.500 vs baseline 0.000")
+    open_lab_as(page, admin_session)
+    newest = page.locator("#deploys-view tbody tr").first
+    expect(newest).to_contain_text("rolled back", timeout=SLOW)
+    expect(newest).to_contain_text(version)
+    expect(newest).to_have_class(re.compile("deploy-error"))
+    expect(page.locator("#deploys-view tbody tr").nth(1)).to_contain_text("canary analysis")
+    shot(page, "lab-deploys")
 
 
 # The last value of each line of the products chart, as the chart holds them (charts.js).

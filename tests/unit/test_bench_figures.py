@@ -7,7 +7,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.report import floor_rows  # noqa: E402
+from bench.report import floor_rows
+from bench.scenarios_caching import staleness  # noqa: E402
 from bench.wrk import median_of, summarize  # noqa: E402
 
 RAW = {"requests": 10_000, "duration_us": 5_000_000, "bytes": 4_000_000, "connect_errors": 5, "read_errors": 1,
@@ -42,4 +43,27 @@ def test_floors_are_checked_where_the_issue_sets_them():
         ("2", "DB queries per request (warm cache, Zipf)"): True,
         ("4", "login throughput 2 replicas / 1"): True,
         ("5", "failed requests while a replica is killed"): False,
+    }
+
+
+def test_staleness_is_measured_from_the_first_newer_write_completed_before_the_read():
+    writes = [(10.0, 101), (11.0, 102), (13.0, 103)]  # (completed at, price in cents)
+    assert staleness(writes, 12.0, 102) is None  # saw the newest write completed before it began
+    assert staleness(writes, 12.0, 101) == 1.0  # missed the write completed at 11
+    assert staleness(writes, 12.5, 100) == 2.5  # missed both, stale since the first
+    assert staleness(writes, 12.0, 103) is None  # a write completing after the read began does not count
+
+
+def test_scenario_13_floors():
+    strategy = {"warm_read_only_db_loads_per_read": 0.01, "max_staleness_ms": 0.0}
+    scenarios = {"13": {"strategies": {"cache-aside": strategy, "read-through": strategy,
+                                       "refresh-ahead": {**strategy, "warm_read_only_db_loads_per_read": 0.2}},
+                        "write_behind": {"events_per_database_write": 40.0, "lost": 0}}}
+    verdicts = {row["figure"]: row["ok"] for row in floor_rows(scenarios) if row["ok"] is not None}
+    assert verdicts == {
+        "cache-aside: DB loads per product read (warm, Zipf)": True,
+        "read-through: DB loads per product read (warm, Zipf)": True,
+        "refresh-ahead: DB loads per product read (warm, Zipf)": False,
+        "write-behind: view events per database write": True,
+        "write-behind: view events lost": True,
     }

@@ -74,6 +74,13 @@ def test_values_are_validated_against_the_catalogue():
         FlagStore("redis://unused").set("no_such_flag", 1)
 
 
+def test_a_strategy_flag_takes_only_a_known_strategy():
+    assert parse_value(CATALOGUE["product_cache_strategy"], "refresh-ahead") == "refresh-ahead"
+    with pytest.raises(ValueError, match="one of"):
+        parse_value(CATALOGUE["product_cache_strategy"], "write-around")
+    assert flags_over({"product_cache_strategy@products": "none"}).value("product_cache_strategy") == "none"
+
+
 def test_a_percentage_rollout_is_stable_per_user_and_close_to_its_share():
     flags = flags_over({"error_rate": {"percent": 25, "value": 1.0}})
     users = [str(n) for n in range(2000)]

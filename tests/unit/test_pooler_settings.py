@@ -12,6 +12,7 @@ import pytest
 from chassis.db import pooler_connect_args
 from chassis.settings import ServiceSettings
 from stackctl.compose import load_compose
+from worker import task_loop
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = load_compose(ROOT / "docker-compose.yml")["services"]
@@ -80,7 +81,7 @@ def test_pgbouncer_admits_every_connection_the_services_pools_can_open(ini):
 
     web = sum(int(spec["environment"].get("WEB_CONCURRENCY", 1)) * engines(spec) * per_engine
               for name, spec in pooled_services().items() if name != "worker")
-    # The worker opens one connection per running task (NullPool) per prefork child.
-    worker = int(re.search(r"--concurrency=\$\{CELERY_CONCURRENCY:-(\d+)\}", " ".join(COMPOSE["worker"]["command"]))
-                 .group(1)) if "CELERY_CONCURRENCY" in " ".join(COMPOSE["worker"]["command"]) else 4
+    # Each prefork child of the worker keeps a small pool per database URL (worker/task_loop.py).
+    children = int(re.search(r"--concurrency=(\d+)", " ".join(COMPOSE["worker"]["command"])).group(1))
+    worker = children * (task_loop.WORKER_POOL_SIZE + task_loop.WORKER_MAX_OVERFLOW) * engines(COMPOSE["worker"])
     assert web + worker < ini["pgbouncer"].getint("max_client_conn")

@@ -42,6 +42,15 @@ export const CHARTS = {
     queries: [{ expr: '100 * sum by (replica) (rate(http_requests_total{status=~"5.."}[1m])) / sum by (replica) (rate(http_requests_total[1m]))', legend: (m) => m.replica }] },
   "cache-hit-ratio": { title: "Cache hit ratio", unit: "%",
     queries: [{ expr: '100 * sum by (cache) (rate(cache_requests_total{result="hit"}[1m])) / sum by (cache) (rate(cache_requests_total[1m]))', legend: (m) => m.cache }] },
+  // Caching strategies (flag product_cache_strategy): the same reads under whichever strategy is on.
+  "cache-strategies": { title: "Cache hit ratio by strategy", unit: "%",
+    queries: [{ expr: '100 * sum by (cache, strategy) (rate(cache_reads_total{source="HIT"}[1m])) / sum by (cache, strategy) (rate(cache_reads_total[1m]))', legend: (m) => `${m.cache} ${m.strategy}` }] },
+  "cache-loads": { title: "Database loads per read by strategy", unit: "loads/read",
+    queries: [{ expr: "sum by (cache, strategy) (rate(cache_loads_total[1m])) / sum by (cache, strategy) (rate(cache_reads_total[1m]))", legend: (m) => `${m.cache} ${m.strategy}` }] },
+  "write-behind": { title: "Write-behind: view events, database writes, backlog", unit: "/s, events",
+    queries: [{ expr: "sum(rate(write_behind_events_total[30s]))", legend: () => "events/s" },
+      { expr: "sum(rate(write_behind_batches_total[30s]))", legend: () => "DB writes/s" },
+      { expr: "max(write_behind_backlog)", legend: () => "backlog" }] },
   "db-reads": { title: "Database reads: primary vs replica", unit: "reads/s",
     queries: [{ expr: "sum by (target) (rate(db_reads_total[30s]))", legend: (m) => m.target }] },
   "replica-lag": { title: "Replica lag", unit: "bytes",
@@ -78,8 +87,9 @@ export const CHARTS = {
 };
 
 /** Charts shown on the lab, in order (the cards name them too). */
-export const SHOWN = ["rate-gateway", "rate-products", "p95", "errors", "cache-hit-ratio", "db-reads",
-  "replica-lag", "queues", "sagas", "breakers", "rate-limits", "edge-cache", "edge-gateways", "pooler", "shards"];
+export const SHOWN = ["rate-gateway", "rate-products", "p95", "errors", "cache-hit-ratio", "cache-strategies",
+  "cache-loads", "write-behind", "db-reads", "replica-lag", "queues", "sagas", "breakers", "rate-limits", "edge-cache",
+  "edge-gateways", "pooler", "shards"];
 
 const PALETTE = ["#2454d6", "#d6542f", "#139a5b", "#8a3fd1", "#c28a00", "#0e8fa8", "#c2185b", "#5d6b82", "#6f9c1d", "#a0522d", "#3b3b98", "#e67e22"];
 

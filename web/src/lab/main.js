@@ -6,12 +6,14 @@ import { esc, explain, session, signIn } from "../common/api.js";
 import { renderCards } from "./cards.js";
 import { startCharts } from "./charts.js";
 import { listComponents } from "./control.js";
+import { listDeploys, renderDeploys } from "./deploys.js";
 import { renderTopology } from "./topology.js";
 
 const TOPOLOGY_EVERY_MS = 2000;
 const gate = document.getElementById("gate");
 const topologyBox = document.getElementById("topology-view");
 const meta = document.getElementById("topology-meta");
+const deploysBox = document.getElementById("deploys-view");
 let timer = null;
 
 function showGate(message) {
@@ -47,6 +49,7 @@ async function refreshTopology() {
     const data = await listComponents();
     gate.hidden = true;
     renderTopology(topologyBox, data.components);
+    renderDeploys(deploysBox, await listDeploys().catch(() => []));
     const count = (health) => data.components.filter((c) => c.health === health).length;
     const services = data.components.filter((c) => !["completed", "absent"].includes(c.health)).length;
     const load = data.load?.running ? ` · load: ${data.load.shape}, ${data.load.users} users` : "";
