@@ -89,7 +89,7 @@ test: bootstrap ## run every test: unit, static checks, then the live stack (its
 test-restore: bootstrap ## the restore tests alone (orders and the products cluster to a timestamp; also in make test)
 	@.venv/bin/pytest tests/restore
 
-test-chaos: bootstrap ## the chaos subset (kill-queue, kill-worker) on its own isolated stack, floors asserted
+test-chaos: bootstrap ## only the chaos subset of make test (kill-queue, kill-worker) on its own isolated stack, floors asserted
 	@.venv/bin/pytest tests/chaos
 
 test-lab: bootstrap ## browser tests of the storefront and the lab + the control API (own isolated stack; screenshots in reports/ui/)

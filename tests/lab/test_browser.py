@@ -281,6 +281,7 @@ def test_the_lab_shows_the_deploy_feed_a_rollback_in_red(page, stack, admin_sess
     expect(newest).to_contain_text(version)
     expect(newest).to_have_class(re.compile("deploy-error"))
     expect(page.locator("#deploys-view tbody tr").nth(1)).to_contain_text("canary analysis")
+    page.locator("#deploys").scroll_into_view_if_needed()
     shot(page, "lab-deploys")
 
 
