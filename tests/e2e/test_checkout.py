@@ -31,9 +31,15 @@ def test_the_full_journey_ends_confirmed_with_a_charge_and_a_notification(stack)
         page = client.get("/api/products", params={"limit": 5})
         assert page.status_code == 200 and page.json()["items"], page.text
         product = new_product(client, price="12.50", stock=10)
-        found = client.get("/api/products/search", params={"q": product["name"]})
-        assert found.status_code == 200
-        assert product["id"] in [item["id"] for item in found.json()["items"]]
+
+        def searchable() -> bool:
+            found = client.get("/api/products/search", params={"q": product["name"]})
+            assert found.status_code == 200, found.text
+            return product["id"] in [item["id"] for item in found.json()["items"]]
+
+        # Search reads the streaming replica (eventually consistent): the new product shows once the
+        # replica has replayed its insert, a moment later on a busy machine.
+        wait_for(searchable, "the new product in search results", timeout=15, interval=0.2)
 
         response = place(client, user, [(product["id"], 2)])
         assert response.status_code == 201, response.text
