@@ -126,7 +126,8 @@ def run(stack: Stack, *, buckets: int, customers: int, rate: float, settle: floa
     shoppers = max(1, round(rate))
     loops = [shopper(base, people, product_id, accepted, lock, pause=1.0) for _ in range(shoppers)]
     loops.append(lister(base, people))
-    for loop in loops:
+    for number, loop in enumerate(loops):
+        loop.name = f"{loop.name}-{number}"  # failures are reported per loop
         loop.start()
     time.sleep(settle)
 

@@ -190,7 +190,8 @@ def run(stack: Stack, *, to: str, batch: int, customers: int, rate: float, seed_
     lock = threading.Lock()
     loops = [shopper(base, people, product_id, accepted, lock, pause=1.0) for _ in range(max(1, round(rate)))]
     loops.append(lister(base, people))
-    for loop in loops:
+    for number, loop in enumerate(loops):
+        loop.name = f"{loop.name}-{number}"  # failures are reported per loop
         loop.start()
     time.sleep(2)
     lines: list[str] = []
