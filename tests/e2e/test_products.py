@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from checkout_support import wait_for
 
 pytestmark = pytest.mark.stack
 
@@ -137,9 +138,14 @@ def test_bad_parameters_are_a_422_with_a_detail(shop, path, params):
 def test_search_finds_a_product_by_a_word_of_its_name(shop, replicas):
     word = "Zyxquartz" + uuid.uuid4().hex[:6]
     product = create_product(replicas[0], name=f"{word} Reading Lamp", description="a lamp for testing search")
-    response = shop.get("/api/products/search", params={"q": word.lower()})
-    assert response.status_code == 200
-    results = response.json()
+
+    def found() -> dict | None:
+        response = shop.get("/api/products/search", params={"q": word.lower()})
+        assert response.status_code == 200, response.text
+        return response.json() if response.json()["total"] else None
+
+    # Search reads the streaming replica: the insert shows once the replica has replayed it.
+    results = wait_for(found, "the new product in search results", timeout=15, interval=0.2)
     assert results["total"] == 1 and results["items"][0]["id"] == product["id"]
 
 
