@@ -23,17 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from drills.stack import libpq_dsn  # noqa: E402
-
-
-def wait_for(probe, what: str, timeout: float):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(1)
+from e2e.checkout_support import wait_for  # noqa: E402
 
 
 def has_backup(stack) -> bool:
@@ -58,7 +48,7 @@ def connect(stack, *, superuser: bool = False):
 
 
 def test_make_restore_rebuilds_the_patroni_cluster_at_a_timestamp(stack):
-    wait_for(lambda: has_backup(stack), "the scheduler's first backup of products", timeout=600)
+    wait_for(lambda: has_backup(stack), "the scheduler's first backup of products", timeout=600, interval=1)
     with closing(connect(stack)) as connection, connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS cluster_pitr_probe")
         cursor.execute("CREATE TABLE cluster_pitr_probe (id int PRIMARY KEY)")
@@ -79,7 +69,7 @@ def test_make_restore_rebuilds_the_patroni_cluster_at_a_timestamp(stack):
             last = cursor.fetchone()[0]
         return last is not None and last[:24] >= segment
 
-    wait_for(archived, f"WAL segment {segment} in the archive", timeout=120)
+    wait_for(archived, f"WAL segment {segment} in the archive", timeout=120, interval=1)
 
     restore = subprocess.run(["make", "--no-print-directory", "restore", "SERVICE=products", f"TARGET_TIME={target}"],
                              env={**stack.env, "STACK_RUNTIME": "native"}, cwd=ROOT, capture_output=True,
@@ -98,6 +88,6 @@ def test_make_restore_rebuilds_the_patroni_cluster_at_a_timestamp(stack):
         return leader and any(m["role"] != "leader" and m.get("state") in ("streaming", "running")
                               and m.get("timeline") == leader.get("timeline") for m in members)
 
-    wait_for(replica_streaming, "the other node to re-clone and stream from the restored primary", timeout=180)
+    wait_for(replica_streaming, "the other node to re-clone and stream from the restored primary", timeout=180, interval=1)
     with closing(connect(stack)) as connection, connection.cursor() as cursor:
         cursor.execute("DROP TABLE cluster_pitr_probe")

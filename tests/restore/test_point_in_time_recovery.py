@@ -24,22 +24,12 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from drills.stack import libpq_dsn  # noqa: E402
+from e2e.checkout_support import wait_for  # noqa: E402
 
 
 def in_backup_container(stack, *argv: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "stackctl", "exec", "backup", "--", *argv], env=stack.env, cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
-
-
-def wait_for(probe, what: str, timeout: float):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(1)
 
 
 def has_backup(stack) -> bool:
@@ -77,7 +67,7 @@ def scratch(stack):
 
 
 def test_a_restore_to_a_timestamp_has_exactly_the_rows_committed_before_it(stack, orders_db, scratch):
-    wait_for(lambda: has_backup(stack), "the scheduler's first backup of orders", timeout=600)
+    wait_for(lambda: has_backup(stack), "the scheduler's first backup of orders", timeout=600, interval=1)
     with orders_db.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS pitr_probe")
         cursor.execute("CREATE TABLE pitr_probe (id int PRIMARY KEY)")
@@ -97,7 +87,7 @@ def test_a_restore_to_a_timestamp_has_exactly_the_rows_committed_before_it(stack
             last = cursor.fetchone()[0]
         return last is not None and last[:24] >= segment
 
-    wait_for(archived, f"WAL segment {segment} in the archive", timeout=120)
+    wait_for(archived, f"WAL segment {segment} in the archive", timeout=120, interval=1)
 
     path, tmp, servers = scratch
     restore = in_backup_container(stack, "python", "-m", "backups.cli", "restore", "orders",
@@ -138,7 +128,7 @@ def test_a_restore_to_a_timestamp_has_exactly_the_rows_committed_before_it(stack
         except psycopg2.OperationalError:
             return False
 
-    wait_for(promoted, "the restored server to reach the target and promote", timeout=180)
+    wait_for(promoted, "the restored server to reach the target and promote", timeout=180, interval=1)
     with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
         cursor.execute("SELECT id FROM pitr_probe ORDER BY id")
         # Every row committed before the target time, none of the 20 committed after it.
