@@ -110,6 +110,8 @@ fi
 t=$(date +%s)
 .venv/bin/python scripts/docker-images.py --engine "$ENGINE" --report "reports/docker/images-$stamp.md"
 build_s=$(seconds_since "$t")
+log "base image ${base_s} s, every image ${build_s} s"
+if [ "${DOCKER_TEST_ONLY:-}" = images ]; then exit 0; fi  # the engine, the base and the images only
 
 # ------------------------------------------------------------------ the topology, published on loopback only
 # docker-compose.yml as is, except (1) host ports: none but nginx on 127.0.0.1:$PORT (a shared
