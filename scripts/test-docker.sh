@@ -35,7 +35,8 @@ if [ -z "${DOCKER_HOST:-}" ] && docker info >/dev/null 2>&1; then
   log "a Docker engine answers: using it as it is"
 else
   ENGINE=podman
-  needed=(podman runc netavark aardvark-dns debootstrap docker-compose)
+  # netavark sets up the bridge and port forwarding with iptables: without it no network is created.
+  needed=(podman runc netavark aardvark-dns iptables debootstrap docker-compose)
   missing=()
   for package in "${needed[@]}"; do dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package"); done
   if [ ${#missing[@]} -gt 0 ]; then
