@@ -13,7 +13,13 @@ import time
 
 import httpx
 import pytest
-from checkout_support import new_product, new_user, place, wait_for_notification, wait_for_status
+from checkout_support import new_product, new_user, place, wait_for, wait_for_notification
+
+# Waits of the e2e subset, measured at load average ~80 on the shared 2-core machine (two other
+# stacks beside this one), where a checkout took over 20 s to settle and a restarted gateway
+# 32 s to import its app. The figures are reported; a wait is a bound, not a goal.
+SETTLE_TIMEOUT_S = 90
+BACK_TIMEOUT_S = 240
 
 SERVICES = ("users", "products", "orders", "payments", "notifications")
 
@@ -66,7 +72,12 @@ def test_a_checkout_settles_confirmed_with_a_notification(docker_stack):
         started = time.monotonic()
         response = place(client, user, [(product["id"], 1)])
         assert response.status_code == 201, response.text
-        order = wait_for_status(client, user, response.json()["id"], "CONFIRMED", "FAILED")
+        order_id = response.json()["id"]
+
+        def settled():
+            order = client.get(f"/api/orders/{order_id}", headers=user["headers"]).json()
+            return order if order["status"] in ("CONFIRMED", "FAILED") else None
+        order = wait_for(settled, f"order {order_id} to be CONFIRMED or FAILED", timeout=SETTLE_TIMEOUT_S, interval=0.5)
         assert order["status"] == "CONFIRMED", order
         wait_for_notification(client, user, order["id"], "order_confirmed")
         docker_stack.record(f"- a checkout settled CONFIRMED and notified in {time.monotonic() - started:.1f} s")
@@ -79,30 +90,38 @@ def test_a_checkout_settles_confirmed_with_a_notification(docker_stack):
 LOAD_RATE_PER_S = 40
 
 
-async def get_concurrently(base_url: str, path: str, total: int, concurrency: int, during) -> list[str]:
+async def get_concurrently(base_url: str, path: str, total: int, concurrency: int, during) -> tuple[list[str], float]:
     """Send `total` GETs at LOAD_RATE_PER_S, at most `concurrency` in flight, while `during()` runs;
-    return the failures."""
+    return the failures and the slowest answer's seconds."""
     failures: list[str] = []
+    slowest = 0.0
     remaining = iter(range(total))
     loop = asyncio.get_running_loop()
     started = loop.time()
 
     async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal slowest
         for index in remaining:
             await asyncio.sleep(max(0.0, started + index / LOAD_RATE_PER_S - loop.time()))
+            sent = loop.time()
             try:
                 response = await client.get(path)
+                slowest = max(slowest, loop.time() - sent)
                 if response.status_code != 200:
                     failures.append(f"{response.status_code} {response.text[:200]}")
             except httpx.HTTPError as error:
                 failures.append(repr(error))
 
-    async with httpx.AsyncClient(base_url=base_url, timeout=15) as client:
+    # The client waits longer than the edge does (proxy_read_timeout 30 s, then one retry of an
+    # idempotent request on the other gateway): a restarted gunicorn listens before its worker has
+    # imported the app, so a request it accepted waits there, and the edge's timeout and failover
+    # are what must answer it, not the test giving up first. How long the slowest took is reported.
+    async with httpx.AsyncClient(base_url=base_url, timeout=70) as client:
         workers = [asyncio.create_task(worker(client)) for _ in range(concurrency)]
         await asyncio.sleep(0.5)  # load is flowing before the crash
         await asyncio.to_thread(during)
         await asyncio.gather(*workers)
-    return failures
+    return failures, slowest
 
 
 @pytest.mark.parametrize(("victim", "path"), [("orders-2", "/api/orders/whoami"),
@@ -121,10 +140,10 @@ def test_a_crashed_service_container_under_load_fails_no_request_and_comes_back(
         crashed["exec"] = (code, output)
 
     # 15 s of load: the crash, the restart and the first health checks happen while it flows.
-    failures = asyncio.run(get_concurrently(docker_stack.url, path, total=600, concurrency=20, during=crash))
+    failures, slowest = asyncio.run(get_concurrently(docker_stack.url, path, total=600, concurrency=20, during=crash))
     assert failures == [], f"{len(failures)} failed requests while {victim} crashed: {failures[:5]}"
 
-    deadline = crashed["at"] + 120
+    deadline = crashed["at"] + BACK_TIMEOUT_S
     while True:
         container = engine.containers()[victim]
         if container["RestartCount"] > restarts_before and container["State"].get("Health", {}).get("Status") == "healthy":
@@ -133,4 +152,5 @@ def test_a_crashed_service_container_under_load_fails_no_request_and_comes_back(
         time.sleep(1)
     back_s = time.monotonic() - crashed["at"]
     docker_stack.record(f"- {victim} crashed under load (600 GETs at {LOAD_RATE_PER_S}/s, up to 20 in flight): "
-                        f"0 failed requests; restarted and healthy again after {back_s:.1f} s")
+                        f"0 failed requests (slowest answer {slowest:.1f} s); restarted and healthy again after "
+                        f"{back_s:.1f} s")
