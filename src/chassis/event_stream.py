@@ -36,7 +36,7 @@ import redis.asyncio as aioredis
 import structlog
 from prometheus_client import Counter
 
-from chassis.cache import reconnect_retry
+from chassis.redis_client import reconnect_retry
 from chassis.settings import ServiceSettings
 
 EVENTS_EMITTED = Counter("events_emitted_total", "Analytics events appended to the stream", ["service"])

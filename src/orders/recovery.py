@@ -36,9 +36,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orders import idempotency, outbox
 from orders.clients import ProductsClient
-from orders.metrics import ORDER_STATUS
+from orders.metrics import (
+    ORDER_STATUS,
+    RESERVATIONS_RELEASED,
+    SAGA_FAILED_BY_TIMEOUT,
+    SAGA_RECOVERED,
+    SAGA_STUCK,
+)
 from orders.models import Order, OrderStatus
-from orders.recovery_metrics import RESERVATIONS_RELEASED, SAGA_FAILED_BY_TIMEOUT, SAGA_RECOVERED, SAGA_STUCK
 from orders.shards import owned_buckets
 
 WAITING = (OrderStatus.PENDING, OrderStatus.PAID)

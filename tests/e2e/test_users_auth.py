@@ -132,7 +132,7 @@ def test_me_reads_and_patch_writes_through_to_the_cache_seen_by_the_other_replic
 
         # The cache itself holds the new profile: written, not merely invalidated.
         cache = redis.Redis(host=stack.address("redis"), port=6379, decode_responses=True)
-        version = cache.get(f"users_profile:ver:{user['id']}") or 0  # chassis.caching's versioned keys
+        version = cache.get(f"users_profile:ver:{user['id']}") or 0  # chassis.versioned_cache's versioned keys
         cached = json.loads(cache.get(f"users_profile:v1:{user['id']}:{version}"))
         assert cached["name"] == "Grace Hopper"
         assert cache.ttl(f"users_profile:v1:{user['id']}:{version}") > 0

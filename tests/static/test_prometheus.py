@@ -19,7 +19,7 @@ PROMETHEUS = ROOT / "infra" / "prometheus"
 RULE_FILES = sorted((PROMETHEUS / "rules").glob("*.yml"))
 RULE_TESTS = sorted((PROMETHEUS / "tests").glob("*.yml"))
 
-# The metric contract (chassis/metrics*.py, worker/metrics.py, services' metrics.py) and the
+# The metric contract (chassis/metrics/, worker/metrics.py, services' metrics.py) and the
 # exporters' metrics that rules may read.
 KNOWN_METRICS = {
     "up", "http_requests_total", "http_request_duration_seconds_bucket", "http_requests_in_flight",
