@@ -42,12 +42,10 @@ async def place_order(order: OrderCreate, user: CurrentUser, shards: ShardsDep, 
                                                                     include_in_schema=False)] = None) -> JSONResponse:
     """Place an order once per Idempotency-Key: stock is reserved, payment follows asynchronously."""
     key = idempotency.validate_key(idempotency_key)
-    status_code, body, replayed = await service.place(sessions=shards.for_user(user.user_id), products=products_client,
-                                                      publish=publish,
-                                                      settings=request.app.state.settings,
-                                                      user_id=user.user_id, key=key, order=order)
-    return JSONResponse(status_code=status_code, content=body,
-                        headers={"Idempotent-Replayed": "true"} if replayed else None)
+    outcome = await service.place(sessions=shards.for_user(user.user_id), products=products_client, publish=publish,
+                                  settings=request.app.state.settings, user_id=user.user_id, key=key, order=order)
+    return JSONResponse(status_code=outcome.status_code, content=outcome.body,
+                        headers={"Idempotent-Replayed": "true"} if outcome.replayed else None)
 
 
 @router.get("", response_model=OrderList)

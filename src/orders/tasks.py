@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-from celery import shared_task
+from celery import current_app, shared_task
 
 from orders import idempotency, outbox, service
 from orders.clients import ProductsClient
@@ -23,7 +23,6 @@ from orders.resharding import shard_urls
 from orders.settings import get_settings
 from orders.shards import Shards
 from worker import task_loop
-from worker.celery_app import app as celery_app
 from worker.reliable import PermanentError, ReliableTask
 
 log = structlog.get_logger("orders.tasks")
@@ -42,8 +41,9 @@ async def task_shards(settings) -> AsyncIterator[Shards]:
 
 
 def publish(task: str, kwargs: dict, *, retry: bool = True) -> None:
-    """outbox.Publish on the worker's own Celery app."""
-    celery_app.send_task(task, kwargs=kwargs, retry=retry)
+    """outbox.Publish on the Celery app running these tasks (the worker's: it registers this module),
+    so orders never imports the Celery app and the worker's import of orders is one-way."""
+    current_app.send_task(task, kwargs=kwargs, retry=retry)
 
 
 @shared_task(name=outbox.RELAY_TASK, ignore_result=True)
