@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -58,24 +59,55 @@ class Outcome:
     replayed: bool  # the stored response of the first request with this key
 
 
-@dataclass(frozen=True)
-class Run:
-    """What a handler gets: the claimed key's order_ref (the same on every retry of this key), and
-    `complete`, which it calls inside the transaction that writes its result."""
+class Key(Protocol):
+    """One idempotency key of one user: where `once` keeps its state (StoredKey: the database)."""
 
+    async def claim(self, fingerprint: str) -> Claim: ...
+    async def complete(self, session: AsyncSession, *, status_code: int, body: dict) -> None: ...
+    async def release(self) -> None: ...
+    async def free_for_retry(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    """The key as a row of idempotency_keys, on the user's shard (the functions below)."""
+
+    sessions: async_sessionmaker[AsyncSession]
     user_id: int
     key: str
-    order_ref: str
+    lock_seconds: int
+
+    async def claim(self, fingerprint: str) -> Claim:
+        return await claim(sessions=self.sessions, user_id=self.user_id, key=self.key, fingerprint=fingerprint,
+                           lock_seconds=self.lock_seconds)
 
     async def complete(self, session: AsyncSession, *, status_code: int, body: dict) -> None:
         await complete(session=session, user_id=self.user_id, key=self.key, response_code=status_code,
                        response_body=body)
 
+    async def release(self) -> None:
+        await release(sessions=self.sessions, user_id=self.user_id, key=self.key)
 
-async def once(handler: Callable[[Run], Awaitable[tuple[int, dict]]], *, sessions: async_sessionmaker[AsyncSession],
-               user_id: int, key: str, fingerprint: str, lock_seconds: int,
+    async def free_for_retry(self) -> None:
+        await free_for_retry(sessions=self.sessions, user_id=self.user_id, key=self.key,
+                             lock_seconds=self.lock_seconds)
+
+
+@dataclass(frozen=True)
+class Run:
+    """What a handler gets: the claimed key's order_ref (the same on every retry of this key), and
+    `complete`, which it calls inside the transaction that writes its result."""
+
+    key: Key
+    order_ref: str
+
+    async def complete(self, session: AsyncSession, *, status_code: int, body: dict) -> None:
+        await self.key.complete(session, status_code=status_code, body=body)
+
+
+async def once(handler: Callable[[Run], Awaitable[tuple[int, dict]]], *, key: Key, fingerprint: str,
                refusals: tuple[type[Exception], ...] = ()) -> Outcome:
-    """Run `handler` at most once per (user, key): claim the key, run it, and
+    """Run `handler` at most once per key: claim it, run the handler, and
     - it returned: its transaction stored the response on the key (`Run.complete`);
     - it raised one of `refusals` (nothing was done: products said no): the key is released, so a
       retry with it starts afresh;
@@ -85,19 +117,18 @@ async def once(handler: Callable[[Run], Awaitable[tuple[int, dict]]], *, session
       hold stock for good (found by the chaos matrix: 21 units leaked), and replays or writes the order
       on it. If nobody retries, the saga reconciler releases the reservation (orders.recovery).
     If the database is down too, the key stays in flight; a retry takes it over after lock_seconds."""
-    claimed = await claim(sessions=sessions, user_id=user_id, key=key, fingerprint=fingerprint,
-                          lock_seconds=lock_seconds)
+    claimed = await key.claim(fingerprint)
     if claimed.is_replay:
         return Outcome(claimed.response_code, claimed.response_body, replayed=True)
     try:
-        status_code, body = await handler(Run(user_id=user_id, key=key, order_ref=claimed.order_ref))
+        status_code, body = await handler(Run(key=key, order_ref=claimed.order_ref))
     except refusals:
         with suppress(Exception):
-            await release(sessions=sessions, user_id=user_id, key=key)
+            await key.release()
         raise
     except Exception:
         with suppress(Exception):
-            await free_for_retry(sessions=sessions, user_id=user_id, key=key, lock_seconds=lock_seconds)
+            await key.free_for_retry()
         raise
     return Outcome(status_code, body, replayed=False)
 

@@ -1,8 +1,5 @@
 """The life of an order: the orders side of the checkout saga (seed: microservices, async messaging).
-
-    PENDING --charged--> PAID --> CONFIRMED          (notification: order_confirmed)
-    PENDING --declined--> FAILED                     (compensation: stock released; order_failed)
-    PENDING | PAID | CONFIRMED --cancel--> CANCELLED (stock released, refund if paid; order_cancelled)
+Its rules (which status on which answer, what is announced) are orders.saga; here they are applied.
 
 Each step changes this service's database only; what other services must do next
 leaves through the outbox in the same transaction (orders.outbox), so a crash
@@ -24,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chassis.event_stream import emit_direct, make_event
 from chassis.settings import get_settings
-from orders import idempotency, outbox
+from orders import idempotency, outbox, saga
 from orders.clients import ProductsClient, Reservation
-from orders.errors import InsufficientStock, OrderNotCancellable, OrderNotFound, UnknownProduct
+from orders.errors import InsufficientStock, OrderNotFound, UnknownProduct
 from orders.events import OrderCancelled, OrderConfirmed, OrderFailed, OrderPlaced, RefundRequested
 from orders.metrics import ORDER_STATUS, ORDERS_BY_SHARD, ORDERS_PLACED, SCATTER_GATHER_SECONDS
 from orders.models import Order, OrderItem, OrderStatus
@@ -34,8 +31,6 @@ from orders.outbox import Publish
 from orders.schemas import OrderCreate, OrderRead
 from orders.settings import OrdersSettings
 from orders.shards import Shards, UserSessions, owned_buckets
-
-CANCELLABLE = {OrderStatus.PENDING, OrderStatus.PAID, OrderStatus.CONFIRMED}
 
 log = structlog.get_logger("orders")
 
@@ -47,27 +42,27 @@ async def place(*, sessions: UserSessions, products: ProductsClient, publish: Pu
 
     async def reserve_and_write(run: idempotency.Run) -> tuple[int, dict]:
         reservation = await products.reserve(order_ref=run.order_ref, items=[item.model_dump() for item in order.items])
-        return 201, await _write(sessions=sessions, run=run, reservation=reservation)
+        return 201, await _write(sessions=sessions, user_id=user_id, run=run, reservation=reservation)
 
-    outcome = await idempotency.once(reserve_and_write, sessions=sessions, user_id=user_id, key=key,
-                                     fingerprint=order.fingerprint(), lock_seconds=settings.idempotency_lock_seconds,
+    stored_key = idempotency.StoredKey(sessions, user_id, key, settings.idempotency_lock_seconds)
+    outcome = await idempotency.once(reserve_and_write, key=stored_key, fingerprint=order.fingerprint(),
                                      refusals=(InsufficientStock, UnknownProduct))
     if not outcome.replayed:
         await _trigger_relay(publish)
     return outcome
 
 
-async def _write(*, sessions: UserSessions, run: idempotency.Run, reservation: Reservation) -> dict:
+async def _write(*, sessions: UserSessions, user_id: int, run: idempotency.Run, reservation: Reservation) -> dict:
     """ONE transaction: the order, its items, OrderPlaced and the key's stored response."""
     async with sessions.begin() as session:
-        order = Order(user_id=run.user_id, order_ref=reservation.order_ref, status=OrderStatus.PENDING,
+        order = Order(user_id=user_id, order_ref=reservation.order_ref, status=OrderStatus.PENDING,
                       total=reservation.total,
                       items=[OrderItem(product_id=item.product_id, name=item.name, unit_price=item.unit_price,
                                        quantity=item.quantity) for item in reservation.items])
         session.add(order)
         await session.flush()
         body = OrderRead.model_validate(order).model_dump(mode="json")
-        OrderPlaced(order_id=order.id, user_id=run.user_id, total=str(order.total)).record(session)
+        OrderPlaced(order_id=order.id, user_id=user_id, total=str(order.total)).record(session)
         await run.complete(session, status_code=201, body=body)
         shard = session.info["shard"]
     ORDERS_PLACED.labels("orders").inc()
@@ -103,9 +98,7 @@ async def cancel(*, sessions: UserSessions, publish: Publish, user_id: int, orde
     """Cancel while PENDING, PAID or CONFIRMED: stock goes back, a paid order is refunded."""
     async with sessions.begin() as session:
         order = await get(session=session, user_id=user_id, order_id=order_id, for_update=True)
-        if order.status not in CANCELLABLE:
-            raise OrderNotCancellable(f"a {order.status} order cannot be cancelled")
-        refund = order.status in (OrderStatus.PAID, OrderStatus.CONFIRMED)
+        refund = saga.on_cancel(order.status)
         order.status = OrderStatus.CANCELLED
         OrderCancelled(order_id=order.id, user_id=user_id, order_ref=order.order_ref, refund=refund).record(session)
         await session.flush()
@@ -122,23 +115,19 @@ async def record_payment(*, sessions: UserSessions, order_id: int, outcome: str,
         order = await session.get(Order, order_id, with_for_update=True)
         if order is None:
             raise LookupError(f"order {order_id} does not exist")
-        entered, wrote = None, False
-        if order.status == OrderStatus.PENDING and outcome == "charged":
-            order.status = entered = OrderStatus.PAID
-        elif order.status == OrderStatus.PENDING and outcome == "declined":
-            order.status = entered = OrderStatus.FAILED
+        step = saga.on_payment(order.status, outcome)
+        if step.entered:
+            order.status = step.entered
+        if step.announce is OrderFailed:
             order.failure_reason = reason or "payment declined"
             OrderFailed(order_id=order.id, user_id=order.user_id, order_ref=order.order_ref,
                         reason=order.failure_reason).record(session)
-            wrote = True
-        elif order.status in (OrderStatus.CANCELLED, OrderStatus.FAILED) and outcome == "charged":
-            # Cancelled, or timed out by saga recovery, while the charge was in flight: the money goes back.
+        elif step.announce is RefundRequested:
             RefundRequested(order_id=order.id, user_id=order.user_id, order_ref=order.order_ref).record(session)
-            wrote = True
-    if entered:
-        ORDER_STATUS.labels(entered).inc()
+    if step.entered:
+        ORDER_STATUS.labels(step.entered).inc()
     log.info("payment result applied", order_id=order_id, outcome=outcome, status=order.status)
-    return await confirm(sessions=sessions, order_id=order_id) or wrote
+    return await confirm(sessions=sessions, order_id=order_id) or step.announce is not None
 
 
 async def confirm(*, sessions: UserSessions, order_id: int) -> bool:
