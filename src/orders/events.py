@@ -28,46 +28,44 @@ class Event:
     order_id: int
     user_id: int
 
+    def __init_subclass__(cls, topic: str, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.topic = topic
+
     def record(self, session: AsyncSession) -> None:
         """Write it to the outbox in the caller's transaction (published after the commit)."""
         outbox.add(session, self.topic, asdict(self))
 
 
 @dataclass(frozen=True)
-class OrderPlaced(Event):
-    topic: ClassVar[str] = "order.created"
+class OrderPlaced(Event, topic="order.created"):
     total: str  # text: a Decimal survives JSON exactly
 
 
 @dataclass(frozen=True)
-class OrderConfirmed(Event):
-    topic: ClassVar[str] = "order.confirmed"
+class OrderConfirmed(Event, topic="order.confirmed"):
+    pass
 
 
 @dataclass(frozen=True)
-class OrderFailed(Event):
-    topic: ClassVar[str] = "order.failed"
+class OrderFailed(Event, topic="order.failed"):
     order_ref: str
     reason: str
 
 
 @dataclass(frozen=True)
-class OrderCancelled(Event):
-    topic: ClassVar[str] = "order.cancelled"
+class OrderTimedOut(OrderFailed, topic="order.timed_out"):
+    """Failed by saga recovery (payments never answered): a charge may still have landed, so it is refunded too."""
+
+
+@dataclass(frozen=True)
+class OrderCancelled(Event, topic="order.cancelled"):
     order_ref: str
     refund: bool
 
 
 @dataclass(frozen=True)
-class OrderTimedOut(Event):
-    topic: ClassVar[str] = "order.timed_out"
-    order_ref: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class RefundRequested(Event):
-    topic: ClassVar[str] = "payment.refund_requested"
+class RefundRequested(Event, topic="payment.refund_requested"):
     order_ref: str
 
 
