@@ -62,3 +62,10 @@ def test_the_web_side_of_orders_imports_no_celery_app():
     probe = "import sys, orders.main, orders.router, orders.service, orders.outbox; print('worker.celery_app' in sys.modules)"
     imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert imported.stdout.strip() == "False"
+
+
+def test_the_task_modules_import_no_celery_app_either_the_worker_registers_them():
+    probe = ("import sys, orders.tasks, orders.recovery_tasks, payments.tasks, notifications.tasks; "
+             "print('worker.celery_app' in sys.modules)")
+    imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert imported.stdout.strip() == "False"
