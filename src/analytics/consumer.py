@@ -108,6 +108,8 @@ class Consumer:
         entries = await self.next_batch()
         if entries:
             await self.apply(entries)
+            if len(entries) < self.settings.consumer_batch_size and self.settings.consumer_linger_ms:
+                await asyncio.sleep(self.settings.consumer_linger_ms / 1000)  # let the next batch fill
         return len(entries)
 
     async def run(self, stopping: asyncio.Event) -> None:
