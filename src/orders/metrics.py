@@ -14,6 +14,9 @@ IDEMPOTENCY_REQUESTS = Counter(
     ["result"],  # new | replayed | conflict (still in flight) | mismatch (same key, other body)
 )
 OUTBOX_PUBLISHED = Counter("outbox_published_total", "Outbox rows published to Celery", ["topic"])
+OUTBOX_TRIGGERS_COALESCED = Counter("outbox_relay_triggers_coalesced_total",
+                                    "Relay triggers not queued because a queued relay run will see the row",
+                                    ["service"])
 OUTBOX_BACKLOG = Gauge("outbox_backlog", "Unpublished outbox rows seen by the last relay run", ["service"],
                        multiprocess_mode="mostrecent")
 OUTBOX_OLDEST_AGE = Gauge("outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row", ["service"],

@@ -40,10 +40,15 @@ async def task_shards(settings) -> AsyncIterator[Shards]:
                   for url in shard_urls(settings)])
 
 
-def publish(task: str, kwargs: dict, *, retry: bool = True) -> None:
+def send(task: str, kwargs: dict, *, retry: bool = True) -> None:
     """outbox.Publish on the Celery app running these tasks (the worker's: it registers this module),
     so orders never imports the Celery app and the worker's import of orders is one-way."""
     current_app.send_task(task, kwargs=kwargs, retry=retry)
+
+
+# The marker lives beside the queue it describes (the broker's Redis).
+relay_queued = outbox.QueuedRelayMarker(current_app.conf.broker_url)
+publish = outbox.coalescing(send, relay_queued)
 
 
 @shared_task(name=outbox.RELAY_TASK, ignore_result=True)
@@ -55,6 +60,7 @@ def relay_outbox() -> int:
 async def _relay() -> int:
     """Each shard's outbox in turn; a shard that is down waits for the next run without holding up the others."""
     settings = get_settings()
+    relay_queued.clear()  # before any SELECT: a commit from now on queues a new run (outbox.QueuedRelayMarker)
     published, failure = 0, None
     async with task_shards(settings) as shards:
         for index, database in enumerate(shards.databases):
