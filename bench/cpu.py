@@ -18,7 +18,9 @@ def _stat(pid: str) -> tuple[int, float] | None:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS
+    # utime + stime, and cutime + cstime: the CPU of children it has reaped (a Postgres backend that
+    # ended during the measurement would otherwise take its CPU with it).
+    return int(fields[1]), (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / TICKS
 
 
 def _cmdline(pid: str) -> str:

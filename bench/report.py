@@ -126,6 +126,12 @@ def floor_rows(scenarios: dict) -> list[dict]:
         add("13", "write-behind: view events per database write", per_write, ">= 10",
             per_write is not None and per_write >= 10)
         add("13", "write-behind: view events lost", behind["lost"], "0", behind["lost"] == 0)
+    if "14" in scenarios:
+        s14 = scenarios["14"]
+        for name, figures in s14["variants"].items():
+            add("14", f"orders placed per second at saturation, {name}", figures["rps"], "", None, "/s")
+        add("14", "2 shards / 1 shard placement throughput", s14["two_vs_one_shards"], "reported", None)
+        add("14", f"bottleneck: {s14['bottleneck']}", s14["machine_busy_share"]["1 shard"] * 100, "named", None, "% busy")
     if "12" in scenarios and scenarios["12"]["lag_p95_s"] is not None:
         add("12", "end-to-end event lag p95 during make load", scenarios["12"]["lag_p95_s"], "<= 2 s",
             scenarios["12"]["lag_p95_s"] <= 2, "s")

@@ -1,6 +1,6 @@
 """`make bench`: run the scenarios against the running stack and write the report.
 
-Knobs (environment): BENCH_SCENARIOS (default 1,...,13), BENCH_REPEATS (3),
+Knobs (environment): BENCH_SCENARIOS (default 1,...,14), BENCH_REPEATS (3),
 BENCH_SECONDS per wrk run (8), BENCH_CONNECTIONS (32), BENCH_KILL_SECONDS (30),
 BENCH_CHECKOUT_SECONDS (20), BENCH_ORDER_RATE (2 orders/s), BENCH_STRATEGY_SECONDS (15) and
 BENCH_STRATEGY_WARM_SECONDS (6) per caching strategy; where the stack is: see target.py.
@@ -14,7 +14,8 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import report, scenarios_analytics, scenarios_caching, scenarios_edge, scenarios_load, scenarios_read
+from bench import (report, scenarios_analytics, scenarios_caching, scenarios_edge, scenarios_load, scenarios_read,
+                   scenarios_sharding)
 from bench.context import Bench, popular_product_ids
 from bench.target import discover
 from bench.wrk import COMMANDS, Load
@@ -36,13 +37,15 @@ SCENARIOS = {
     "11": scenarios_analytics.ingest,
     "12": scenarios_analytics.lag_under_load,
     "13": scenarios_caching.strategies_compared,
+    "14": scenarios_sharding.placement_one_vs_two_shards,
 }
 NATIVE_ONLY = {"2": "calls a products replica directly and starts a second products process",
                "3": "starts a second gateway and nginx beside the stack's",
                "10": "starts two gateways and two nginx beside the stack's",
                "11": "starts two consumers beside the stack's, on its Redis",
                "12": "reads the consumers' metrics at their native addresses",
-               "13": "calls the products replicas and products-db directly"}
+               "13": "calls the products replicas and products-db directly",
+               "14": "reads the orders directory and each process's CPU at their native addresses"}
 
 
 def main() -> None:
@@ -61,7 +64,7 @@ def main() -> None:
           f"{bench.repeats} runs of {load.seconds:g}s per figure; report in {directory}", flush=True)
 
     errors, skipped = {}, {}
-    for key in os.environ.get("BENCH_SCENARIOS", "1,2,3,4,5,6,7,8,9,10,11,12,13").split(","):
+    for key in os.environ.get("BENCH_SCENARIOS", "1,2,3,4,5,6,7,8,9,10,11,12,13,14").split(","):
         key = key.strip()
         if key in NATIVE_ONLY and not target.native:
             skipped[key] = f"needs the native runtime: {NATIVE_ONLY[key]}"

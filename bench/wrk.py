@@ -32,6 +32,9 @@ class Load:
     method: str | None = None
     body: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    bodies: tuple[str, ...] = ()  # each request draws one (WRK_BODIES)
+    tokens: tuple[str, ...] = ()  # each request is sent as one of these bearers (WRK_TOKENS)
+    fresh_idempotency_keys: bool = False  # a new Idempotency-Key per request (WRK_FRESH_KEYS)
     timeout_seconds: float = 5.0  # an answer slower than this counts as an error
 
 
@@ -46,17 +49,28 @@ def run_wrk(url: str, load: Load) -> dict:
         env["WRK_DELAY_MS"] = str(load.delay_ms)
     if load.method:
         env["WRK_METHOD"], env["WRK_BODY"] = load.method, load.body or ""
+    lists = []
+    for variable, values in (("WRK_BODIES", load.bodies), ("WRK_TOKENS", load.tokens)):
+        if values:
+            with tempfile.NamedTemporaryFile("w", suffix=".lines", delete=False) as lines_file:
+                lines_file.write("\n".join(values))
+            env[variable] = lines_file.name
+            lists.append(lines_file.name)
+    if load.fresh_idempotency_keys:
+        env["WRK_FRESH_KEYS"] = "1"
     argv = ["wrk", "-t", str(load.threads), "-c", str(load.connections), "-d", f"{load.seconds:g}s",
             "--timeout", f"{load.timeout_seconds:g}s", "-s", str(LUA)]
     for name, value in load.headers.items():
         argv += ["-H", f"{name}: {value}"]
     argv.append(url if url.count("/") >= 3 else url + "/")  # wrk wants a path; the Lua hook may replace it
-    shown = {key: env[key] for key in ("WRK_PATHS", "WRK_ZIPF", "WRK_DELAY_MS", "WRK_METHOD", "WRK_BODY") if key in env}
+    shown = {key: env[key] for key in ("WRK_PATHS", "WRK_ZIPF", "WRK_DELAY_MS", "WRK_METHOD", "WRK_BODY",
+                                       "WRK_BODIES", "WRK_TOKENS", "WRK_FRESH_KEYS") if key in env}
     COMMANDS.append(" ".join(f"{key}={shlex.quote(value)}" for key, value in shown.items()) + " " + shlex.join(argv))
     try:
         done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=load.seconds + 60, check=True)
     finally:
-        os.unlink(paths_file.name)
+        for name in (paths_file.name, *lists):
+            os.unlink(name)
     lines = [line for line in done.stdout.splitlines() if line.startswith("WRK_JSON ")]
     if not lines:  # a Lua error: wrk goes on without the script, so say what it printed
         raise RuntimeError(f"wrk printed no figures: {done.stderr.strip() or done.stdout.strip()}")

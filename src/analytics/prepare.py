@@ -37,7 +37,8 @@ LAYOUT = ("entry", "id", "type", "ts", "session", "visitor", "browser", "os", "d
 
 
 def prepare(entry_id: bytes, fields: dict | None) -> list:
-    """One stream entry -> its values in LAYOUT order (flat arguments: no JSON to decode in Lua)."""
+    """One stream entry -> its values in LAYOUT order (a row of the batch's JSON array for apply.lua)."""
+    entry_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
     try:
         event = orjson.loads(fields[FIELD.encode()] if FIELD.encode() in fields else fields[FIELD])
         event_type, ts, event_id = str(event["type"]), int(event["ts"]), str(event["id"])[:80]

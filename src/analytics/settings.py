@@ -12,6 +12,11 @@ class AnalyticsSettings(ServiceSettings):
     events_group: str = "analytics"
     consumer_batch_size: int = 200
     consumer_block_ms: int = 1000
+    # Micro-batching (Kafka's linger.ms): after a batch that was not full, wait this long before
+    # reading again, so the next one is bigger. A batch pays fixed costs (two round trips, the
+    # dedup lookups, one write per distinct key): at a few thousand events/s, batches of 20
+    # cost about twice the CPU per event of batches of 200. Lag grows by at most this much.
+    consumer_linger_ms: int = 200
     # Entries pending this long at another consumer are taken over (it is presumed dead).
     consumer_claim_idle_ms: int = 15_000
     # Event time may trail the newest event seen (the watermark) by this much and still land in

@@ -13,13 +13,13 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from fastapi import APIRouter, FastAPI, Request
 
 from chassis import health
-from chassis.cache import create_redis
+from chassis.redis_client import create_redis
 from chassis.db import Database, create_engine
 from chassis.error_handlers import document_errors, install_error_handlers
 from chassis.faults import FaultMiddleware
 from chassis.flags import flags_for
 from chassis.logs import configure_logging
-from chassis.metrics import VERSION_INFO, metrics_endpoint
+from chassis.metrics.web import VERSION_INFO, metrics_endpoint
 from chassis.middleware import RequestContextMiddleware
 from chassis.settings import ServiceSettings
 

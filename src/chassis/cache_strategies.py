@@ -5,7 +5,7 @@ Every strategy answers the same two calls, so a resource switches strategy at ru
     value, source = await strategy.read(item_id)      # source: HIT | MISS | EARLY | BYPASS
     await strategy.written(item_id, fresh_value)      # after the database committed a write
 
-and they share the store (chassis/caching.py: versioned keys, TTL, negative caching, the
+and they share the store (chassis/versioned_cache.py: versioned keys, TTL, negative caching, the
 stampede lock or probabilistic early expiration). What tells them apart:
 
 | strategy      | on a read                                           | on a committed write            |
@@ -32,8 +32,8 @@ stores the row the writer just committed instead of letting the next miss read t
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from chassis.caching import BYPASS, EARLY, EARLY_EXPIRATION, LOCK, MISS, NO_GUARD, VersionedCache
-from chassis.metrics_cache import CACHE_LOADS, CACHE_READS, CACHE_WRITES
+from chassis.versioned_cache import BYPASS, EARLY, EARLY_EXPIRATION, LOCK, MISS, NO_GUARD, VersionedCache
+from chassis.metrics.cache import CACHE_LOADS, CACHE_READS, CACHE_WRITES
 
 CACHE_ASIDE = "cache-aside"
 READ_THROUGH = "read-through"

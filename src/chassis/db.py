@@ -17,15 +17,14 @@ dialect documentation say for that case (see the function).
 
 import time
 import uuid
-from collections.abc import AsyncIterator
 
 from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool, QueuePool
 
 from chassis.faults import install_db_latency
 from chassis.flags import flags_for
-from chassis.metrics_db import DB_POOL, DB_QUERY_DURATION
+from chassis.metrics.db import DB_POOL, DB_QUERY_DURATION
 from chassis.settings import ServiceSettings
 
 QUERY_STARTED = "scaleshop_query_started"
@@ -149,10 +148,6 @@ class Database:
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
-
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessions() as session:
-            yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -12,7 +12,7 @@ from contextvars import ContextVar
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from chassis.metrics import IN_FLIGHT, LATENCY, REQUESTS
+from chassis.metrics.web import IN_FLIGHT, LATENCY, REQUESTS
 
 REQUEST_ID_HEADER = "x-request-id"
 UNTRACKED_PATHS = ("/metrics", "/health/live", "/health/ready")

@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chassis.db import Database, create_engine
 from chassis.errors import is_connection_failure
-from chassis.metrics_db import DB_READS, DB_REPLICA_LAG_BYTES
+from chassis.metrics.db import DB_READS, DB_REPLICA_LAG_BYTES
 from chassis.middleware import note_response_header
 
 T = TypeVar("T")
@@ -52,7 +52,7 @@ RECENT_WRITE = "recent_write"
 PRIMARY = "primary"
 
 # Read-your-writes for caches: set while a cache refills an entry invalidated a moment ago
-# (chassis/caching.py, "remote marker"), so the fill reads the primary, not a replica that may not
+# (chassis/versioned_cache.py, "remote marker"), so the fill reads the primary, not a replica that may not
 # have replayed the write yet and would put the row from before it back into the cache for a TTL.
 READ_PRIMARY: ContextVar[bool] = ContextVar("read_primary", default=False)
 

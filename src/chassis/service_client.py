@@ -39,7 +39,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from chassis.balancer import Replica, ReplicaPool
 from chassis.errors import FAILED_DEPENDENCY_HEADER, DependencyUnavailable
-from chassis.metrics_upstream import CIRCUIT_BREAKER_STATE, UPSTREAM_ERRORS, UPSTREAM_REQUESTS, UPSTREAM_RETRIES
+from chassis.metrics.upstream import CIRCUIT_BREAKER_STATE, UPSTREAM_ERRORS, UPSTREAM_REQUESTS, UPSTREAM_RETRIES
 
 IDEMPOTENT_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
 # Nothing reached the replica: refused, unresolvable, or no connection within the connect timeout

@@ -34,7 +34,7 @@ from collections.abc import Awaitable, Callable
 import redis.asyncio as redis
 import structlog
 
-from chassis.metrics_cache import WRITE_BEHIND_BACKLOG, WRITE_BEHIND_BATCHES, WRITE_BEHIND_EVENTS, WRITE_BEHIND_FLUSHED
+from chassis.metrics.cache import WRITE_BEHIND_BACKLOG, WRITE_BEHIND_BATCHES, WRITE_BEHIND_EVENTS, WRITE_BEHIND_FLUSHED
 
 # A sink applies one batch idempotently: returns True if it applied it, False if the batch id was already applied.
 Sink = Callable[[str, dict[int, int]], Awaitable[bool]]

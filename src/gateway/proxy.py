@@ -2,7 +2,9 @@
 
 Every request goes through the same steps, in this order:
 1. route: only the five services, and never their /internal/ routes (service-to-service only: 404);
-2. authenticate: verify the bearer token unless the route is public (gateway.auth);
+2. authenticate: verify the bearer token unless the route is public (gateway.auth); a request
+   refused for want of a token whose method the path does not serve is the 405 with `Allow`
+   (RFC 9110 §15.5.6) it would be with one: `method_not_served` asks the service;
 3. rate limit: per user, or per client address when anonymous (gateway.ratelimit);
 4. forward: strip the identity headers a client might have forged, set them from the
    verified token, and send through the service's ServiceClient (client-side load
@@ -69,7 +71,15 @@ async def route(request: Request) -> Response:
     if segments[:1] == ["internal"] or ".." in segments:
         raise HTTPException(status_code=404, detail="not found")
 
-    identity = authenticate(request, settings.jwt_secret) if request.method not in UNSERVED_METHODS else None
+    upstream_path = f"/{service}/{path}" if path else f"/{service}"
+    try:
+        identity = authenticate(request, settings.jwt_secret) if request.method not in UNSERVED_METHODS else None
+    except HTTPException:
+        if limited := rate_limit(request, None, settings):
+            return limited
+        if not_served := await method_not_served(request, service, upstream_path):
+            return not_served
+        raise
     if limited := rate_limit(request, identity, settings):
         return limited
     login_counter = await login_counter_name(request) if request.scope["path"] == LOGIN_PATH else None
@@ -77,7 +87,6 @@ async def route(request: Request) -> Response:
             name=login_counter, limit=settings.rate_limit_login_failures_per_minute, window_seconds=60)):
         return too_many("login", retry_after)
 
-    upstream_path = f"/{service}/{path}" if path else f"/{service}"
     response = await request.app.state.clients[service].request(
         request.method,
         upstream_path,
@@ -97,6 +106,26 @@ async def route(request: Request) -> Response:
     if version := response.headers.get("x-service-version"):
         headers["x-upstream-version"] = version
     return Response(content=response.content, status_code=response.status_code, headers=headers)
+
+
+async def method_not_served(request: Request, service: str, upstream_path: str) -> Response | None:
+    """The service's 405 when the path does not serve this method, None when it does (or cannot say).
+
+    Only the service's router knows which methods a path serves, so it is asked as OPTIONS, which no
+    route serves: its 405 lists the path's methods in `Allow` (the edge asks the same for TRACE).
+    Only a request about to be refused a 401 pays for the question, after the anonymous rate limit."""
+    try:
+        probe = await request.app.state.clients[service].request(
+            "OPTIONS", upstream_path, params=request.query_params.multi_items(),
+            headers=upstream_headers(request, None), content=b"")
+    except Exception:  # the service cannot say: the 401 stands
+        return None
+    allowed = {method.strip() for method in probe.headers.get("allow", "").split(",") if method.strip()}
+    if probe.status_code != 405 or not allowed or request.method in allowed:
+        return None
+    return Response(content=probe.content, status_code=405,
+                    headers={"allow": probe.headers["allow"], "content-type": probe.headers.get(
+                        "content-type", "application/json")})
 
 
 def upstream_headers(request: Request, identity: Identity | None) -> dict[str, str]:

@@ -2,22 +2,14 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import APIRouter, Query
 
+from chassis.dependencies import SessionDep
 from chassis.identity import CurrentUser
 from notifications import service
 from notifications.schemas import NotificationList, NotificationRead
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
-
-
-async def session(request: Request):
-    async with request.app.state.db.sessions() as db_session:
-        yield db_session
-
-
-SessionDep = Annotated[AsyncSession, Depends(session)]
 
 
 @router.get("", response_model=NotificationList)

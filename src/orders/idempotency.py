@@ -19,10 +19,16 @@ the key in flight; after `idempotency_lock_seconds` a retry takes it over the sa
 A key nobody came back for is abandoned: the saga reconciler releases its order_ref's
 stock and deletes it (orders.recovery.release_abandoned_claims).
 Keys are kept `idempotency_ttl_hours` (>= 24 h) and purged by a beat task.
+
+`once` is the whole protocol around a handler (claim -> run -> complete, or release, or free for
+a retry), so the caller's code holds only its domain steps.
 """
 
 import uuid
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -44,6 +50,87 @@ class Claim:
     @property
     def is_replay(self) -> bool:
         return self.order_ref is None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int
+    body: dict
+    replayed: bool  # the stored response of the first request with this key
+
+
+class Key(Protocol):
+    """One idempotency key of one user: where `once` keeps its state (StoredKey: the database)."""
+
+    async def claim(self, fingerprint: str) -> Claim: ...
+    async def complete(self, session: AsyncSession, *, status_code: int, body: dict) -> None: ...
+    async def release(self) -> None: ...
+    async def free_for_retry(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    """The key as a row of idempotency_keys, on the user's shard (the functions below)."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    user_id: int
+    key: str
+    lock_seconds: int
+
+    async def claim(self, fingerprint: str) -> Claim:
+        return await claim(sessions=self.sessions, user_id=self.user_id, key=self.key, fingerprint=fingerprint,
+                           lock_seconds=self.lock_seconds)
+
+    async def complete(self, session: AsyncSession, *, status_code: int, body: dict) -> None:
+        await complete(session=session, user_id=self.user_id, key=self.key, response_code=status_code,
+                       response_body=body)
+
+    async def release(self) -> None:
+        await release(sessions=self.sessions, user_id=self.user_id, key=self.key)
+
+    async def free_for_retry(self) -> None:
+        await free_for_retry(sessions=self.sessions, user_id=self.user_id, key=self.key,
+                             lock_seconds=self.lock_seconds)
+
+
+@dataclass(frozen=True)
+class Run:
+    """What a handler gets: the claimed key's order_ref (the same on every retry of this key), and
+    `complete`, which it calls inside the transaction that writes its result."""
+
+    key: Key
+    order_ref: str
+
+    async def complete(self, session: AsyncSession, *, status_code: int, body: dict) -> None:
+        await self.key.complete(session, status_code=status_code, body=body)
+
+
+async def once(handler: Callable[[Run], Awaitable[tuple[int, dict]]], *, key: Key, fingerprint: str,
+               refusals: tuple[type[Exception], ...] = ()) -> Outcome:
+    """Run `handler` at most once per key: claim it, run the handler, and
+    - it returned: its transaction stored the response on the key (`Run.complete`);
+    - it raised one of `refusals` (nothing was done: products said no): the key is released, so a
+      retry with it starts afresh;
+    - it raised anything else, the outcome in doubt (a reservation timed out and may still commit
+      after we gave up; a commit cut off mid-way): the key keeps its order_ref and is freed for an
+      immediate take-over, so the retry asks for the same reservation, never a second one that would
+      hold stock for good (found by the chaos matrix: 21 units leaked), and replays or writes the order
+      on it. If nobody retries, the saga reconciler releases the reservation (orders.recovery).
+    If the database is down too, the key stays in flight; a retry takes it over after lock_seconds."""
+    claimed = await key.claim(fingerprint)
+    if claimed.is_replay:
+        return Outcome(claimed.response_code, claimed.response_body, replayed=True)
+    try:
+        status_code, body = await handler(Run(key=key, order_ref=claimed.order_ref))
+    except refusals:
+        with suppress(Exception):
+            await key.release()
+        raise
+    except Exception:
+        with suppress(Exception):
+            await key.free_for_retry()
+        raise
+    return Outcome(status_code, body, replayed=False)
 
 
 def validate_key(key: str | None) -> str:

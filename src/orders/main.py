@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from chassis.app import create_service_app
 from chassis.db import Database, create_engine
+from orders import outbox
 from orders.clients import ProductsClient
 from orders.resharding import shard_urls
 from orders.router import router
@@ -44,13 +45,14 @@ async def order_shards(app: FastAPI) -> AsyncIterator[None]:
 
 @asynccontextmanager
 async def task_publisher(app: FastAPI) -> AsyncIterator[None]:
-    """outbox.Publish over the stack's Celery app (its broker and per-service queue routes)."""
+    """outbox.Publish over the stack's Celery app (its broker and per-service queue routes), with
+    relay triggers coalesced (outbox.coalescing)."""
     from worker.celery_app import app as celery_app
 
-    def publish(task: str, kwargs: dict, *, retry: bool = True) -> None:
+    def send(task: str, kwargs: dict, *, retry: bool = True) -> None:
         celery_app.send_task(task, kwargs=kwargs, retry=retry)
 
-    app.state.publish = publish
+    app.state.publish = outbox.coalescing(send, outbox.QueuedRelayMarker(celery_app.conf.broker_url))
     yield
 
 

@@ -14,6 +14,9 @@ IDEMPOTENCY_REQUESTS = Counter(
     ["result"],  # new | replayed | conflict (still in flight) | mismatch (same key, other body)
 )
 OUTBOX_PUBLISHED = Counter("outbox_published_total", "Outbox rows published to Celery", ["topic"])
+OUTBOX_TRIGGERS_COALESCED = Counter("outbox_relay_triggers_coalesced_total",
+                                    "Relay triggers not queued because a queued relay run will see the row",
+                                    ["service"])
 OUTBOX_BACKLOG = Gauge("outbox_backlog", "Unpublished outbox rows seen by the last relay run", ["service"],
                        multiprocess_mode="mostrecent")
 OUTBOX_OLDEST_AGE = Gauge("outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row", ["service"],
@@ -23,3 +26,13 @@ OUTBOX_OLDEST_AGE = Gauge("outbox_oldest_age_seconds", "Age of the oldest unpubl
 ORDERS_BY_SHARD = Counter("orders_shard_orders_total", "Orders written, by the shard that holds them", ["shard"])
 SCATTER_GATHER_SECONDS = Histogram("orders_scatter_gather_seconds", "Admin listing across every shard, end to end",
                                    ["service"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+
+# The saga reconciler (orders.recovery).
+SAGA_RECOVERED = Counter("saga_recovered_total", "Stuck orders the reconciler moved on, by the state they waited in",
+                         ["status"])
+SAGA_FAILED_BY_TIMEOUT = Counter("saga_failed_by_timeout_total",
+                                 "Orders failed with compensation after their bounded re-drives", ["service"])
+SAGA_STUCK = Gauge("saga_stuck_orders", "Orders still PENDING/PAID past the step deadline after the last round",
+                   ["service"], multiprocess_mode="mostrecent")
+RESERVATIONS_RELEASED = Counter("saga_abandoned_reservations_released_total",
+                                "Stock reservations released for Idempotency-Keys nobody came back for", ["service"])

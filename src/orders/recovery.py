@@ -34,11 +34,17 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from orders import idempotency, outbox
+from orders import idempotency
 from orders.clients import ProductsClient
-from orders.metrics import ORDER_STATUS
+from orders.events import OrderConfirmed, OrderPlaced, OrderTimedOut
+from orders.metrics import (
+    ORDER_STATUS,
+    RESERVATIONS_RELEASED,
+    SAGA_FAILED_BY_TIMEOUT,
+    SAGA_RECOVERED,
+    SAGA_STUCK,
+)
 from orders.models import Order, OrderStatus
-from orders.recovery_metrics import RESERVATIONS_RELEASED, SAGA_FAILED_BY_TIMEOUT, SAGA_RECOVERED, SAGA_STUCK
 from orders.shards import owned_buckets
 
 WAITING = (OrderStatus.PENDING, OrderStatus.PAID)
@@ -112,13 +118,13 @@ def _redrive(session: AsyncSession, order: Order) -> None:
     """Ask payments again; its answer is idempotent (the first charge row answers every repeat)."""
     order.recovery_attempts += 1
     order.updated_at = func.now()  # the next deadline counts from this re-drive
-    outbox.add(session, "order.created", {"order_id": order.id, "user_id": order.user_id, "total": str(order.total)})
+    OrderPlaced(order_id=order.id, user_id=order.user_id, total=str(order.total)).record(session)
 
 
 def _confirm(session: AsyncSession, order: Order) -> None:
     """PAID waits only on this service: finish the step the dead task could not."""
     order.status = OrderStatus.CONFIRMED
-    outbox.add(session, "order.confirmed", {"order_id": order.id, "user_id": order.user_id})
+    OrderConfirmed(order_id=order.id, user_id=order.user_id).record(session)
 
 
 def _time_out(session: AsyncSession, order: Order) -> None:
@@ -126,8 +132,7 @@ def _time_out(session: AsyncSession, order: Order) -> None:
     reason = f"payment did not answer after {order.recovery_attempts} recoveries (saga timeout)"
     order.status = OrderStatus.FAILED
     order.failure_reason = reason
-    outbox.add(session, "order.timed_out", {"order_id": order.id, "user_id": order.user_id,
-                                            "order_ref": order.order_ref, "reason": reason})
+    OrderTimedOut(order_id=order.id, user_id=order.user_id, order_ref=order.order_ref, reason=reason).record(session)
 
 
 def _count(done: Round) -> None:

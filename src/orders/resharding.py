@@ -64,10 +64,18 @@ async def init(databases: list[Database], initial_shards: int) -> dict[int, int]
             [{"bucket": b, "shard": initial_shard(b, initial_shards)} for b in range(BUCKETS)]
         ).on_conflict_do_nothing(index_elements=["bucket"]))
         directory = dict((await session.execute(select(ShardBucket.bucket, ShardBucket.shard))).all())
+    # Ids must be unique across shards, so every shard's sequence starts past the highest id of ANY
+    # shard: an orders database that predates sharding holds contiguous ids, and a new shard counting
+    # from its own (empty) table would hand out ids shard 0 already used.
+    in_use = {key: 0 for key in SEQUENCES}
+    for database in databases:
+        async with database.sessions() as session:
+            for key, highest in (await highest_ids(session)).items():
+                in_use[key] = max(in_use[key], highest)
     for index, database in enumerate(databases):
         async with database.sessions.begin() as session:
             await session.execute(_insert_missing_fences(directory, index))
-            await align_sequences(session, index)
+            await align_sequences(session, index, past=in_use)
     return directory
 
 
@@ -76,17 +84,27 @@ def _insert_missing_fences(directory: dict[int, int], shard: int):
     return pg_insert(BucketOwnership).values(rows).on_conflict_do_nothing(index_elements=["bucket"])
 
 
-async def align_sequences(session: AsyncSession, shard: int) -> None:
-    """Give this shard's id sequences step ID_STRIDE and residue shard + 1, past every id in use.
-    Once only: a sequence already stepping by ID_STRIDE is in use and is left alone."""
+async def highest_ids(session: AsyncSession) -> dict[tuple[str, str], int]:
+    """The highest id each sequence of this shard has given or could give next."""
+    highest = {}
+    for table, column in SEQUENCES:
+        sequence = await session.scalar(text(f"SELECT pg_get_serial_sequence('{table}', '{column}')"))
+        highest[(table, column)] = await session.scalar(text(
+            f"SELECT GREATEST(COALESCE(MAX({column}), 0), (SELECT last_value FROM {sequence})) FROM {table}"))
+    return highest
+
+
+async def align_sequences(session: AsyncSession, shard: int, past: dict[tuple[str, str], int]) -> None:
+    """Give this shard's id sequences step ID_STRIDE and residue shard + 1, past `past` (the highest
+    id in use on any shard). Once only: a sequence already stepping by ID_STRIDE is in use and is
+    left alone."""
     for table, column in SEQUENCES:
         sequence = await session.scalar(text(f"SELECT pg_get_serial_sequence('{table}', '{column}')"))
         step = await session.scalar(text("SELECT increment_by FROM pg_sequences "
                                          "WHERE schemaname || '.' || sequencename = :name"), {"name": sequence})
         if step == ID_STRIDE:
             continue
-        highest = await session.scalar(text(f"SELECT GREATEST(COALESCE(MAX({column}), 0), "
-                                            f"(SELECT last_value FROM {sequence})) FROM {table}"))
+        highest = past[(table, column)]
         following = highest + 1 + (shard + 1 - (highest + 1)) % ID_STRIDE  # ≡ shard + 1 (mod stride)
         await session.execute(text(f"ALTER SEQUENCE {sequence} INCREMENT BY {ID_STRIDE}"))
         await session.execute(text("SELECT setval(:sequence, :value, false)"),

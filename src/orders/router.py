@@ -2,14 +2,14 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from chassis.error_handlers import errors
 from chassis.fields import NOT_BLANK
 from chassis.identity import AdminUser, CurrentUser
 from orders import idempotency, service
-from orders.clients import ProductsClient
+from orders.dependencies import ProductsDep, PublishDep, ShardsDep
 from orders.errors import (
     IdempotencyKeyInFlight,
     IdempotencyKeyMissing,
@@ -19,28 +19,11 @@ from orders.errors import (
     OrderNotFound,
     UnknownProduct,
 )
-from orders.outbox import Publish
 from orders.schemas import OrderCreate, OrderList, OrderRead, RecentOrders
-from orders.shards import Shards
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
 
-def shards(request: Request) -> Shards:
-    return request.app.state.shards
-
-
-def products(request: Request) -> ProductsClient:
-    return request.app.state.products
-
-
-async def publisher(request: Request) -> Publish:
-    return request.app.state.publish
-
-
-ShardsDep = Annotated[Shards, Depends(shards)]
-ProductsDep = Annotated[ProductsClient, Depends(products)]
-PublishDep = Annotated[Publish, Depends(publisher)]
 OrderId = Annotated[int, Path(gt=0, le=2**63 - 1)]
 # The header is read as optional so that a missing or bad key is the 400 the IETF draft asks for
 # (idempotency.validate_key), not FastAPI's 422; the document says what a valid request carries.
@@ -59,12 +42,10 @@ async def place_order(order: OrderCreate, user: CurrentUser, shards: ShardsDep, 
                                                                     include_in_schema=False)] = None) -> JSONResponse:
     """Place an order once per Idempotency-Key: stock is reserved, payment follows asynchronously."""
     key = idempotency.validate_key(idempotency_key)
-    status_code, body, replayed = await service.place(sessions=shards.for_user(user.user_id), products=products_client,
-                                                      publish=publish,
-                                                      settings=request.app.state.settings,
-                                                      user_id=user.user_id, key=key, order=order)
-    return JSONResponse(status_code=status_code, content=body,
-                        headers={"Idempotent-Replayed": "true"} if replayed else None)
+    outcome = await service.place(sessions=shards.for_user(user.user_id), products=products_client, publish=publish,
+                                  settings=request.app.state.settings, user_id=user.user_id, key=key, order=order)
+    return JSONResponse(status_code=outcome.status_code, content=outcome.body,
+                        headers={"Idempotent-Replayed": "true"} if outcome.replayed else None)
 
 
 @router.get("", response_model=OrderList)

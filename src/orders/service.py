@@ -1,8 +1,5 @@
 """The life of an order: the orders side of the checkout saga (seed: microservices, async messaging).
-
-    PENDING --charged--> PAID --> CONFIRMED          (notification: order_confirmed)
-    PENDING --declined--> FAILED                     (compensation: stock released; order_failed)
-    PENDING | PAID | CONFIRMED --cancel--> CANCELLED (stock released, refund if paid; order_cancelled)
+Its rules (which status on which answer, what is announced) are orders.saga; here they are applied.
 
 Each step changes this service's database only; what other services must do next
 leaves through the outbox in the same transaction (orders.outbox), so a crash
@@ -24,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chassis.event_stream import emit_direct, make_event
 from chassis.settings import get_settings
-from orders import idempotency, outbox
+from orders import idempotency, outbox, saga
 from orders.clients import ProductsClient, Reservation
-from orders.errors import InsufficientStock, OrderNotCancellable, OrderNotFound, UnknownProduct
+from orders.errors import InsufficientStock, OrderNotFound, UnknownProduct
+from orders.events import OrderCancelled, OrderConfirmed, OrderFailed, OrderPlaced, RefundRequested
 from orders.metrics import ORDER_STATUS, ORDERS_BY_SHARD, ORDERS_PLACED, SCATTER_GATHER_SECONDS
 from orders.models import Order, OrderItem, OrderStatus
 from orders.outbox import Publish
@@ -34,49 +32,28 @@ from orders.schemas import OrderCreate, OrderRead
 from orders.settings import OrdersSettings
 from orders.shards import Shards, UserSessions, owned_buckets
 
-CANCELLABLE = {OrderStatus.PENDING, OrderStatus.PAID, OrderStatus.CONFIRMED}
-
 log = structlog.get_logger("orders")
 
 
 async def place(*, sessions: UserSessions, products: ProductsClient, publish: Publish, settings: OrdersSettings,
-                user_id: int, key: str, order: OrderCreate) -> tuple[int, dict, bool]:
-    """Place an order once per Idempotency-Key: (status code, body, replayed?)."""
-    claim = await idempotency.claim(sessions=sessions, user_id=user_id, key=key,
-                                    fingerprint=order.fingerprint(), lock_seconds=settings.idempotency_lock_seconds)
-    if claim.is_replay:
-        return claim.response_code, claim.response_body, True
-    try:
-        reservation = await products.reserve(order_ref=claim.order_ref,
-                                             items=[item.model_dump() for item in order.items])
-    except (InsufficientStock, UnknownProduct):  # products said no: nothing was reserved
-        await _release_key(sessions, user_id, key)
-        raise
-    except Exception:
-        # Timed out or unreachable: the reservation may still commit after we gave up. The key keeps
-        # its order_ref so the client's retry asks for the same reservation, not a second one that
-        # would leave this one's stock held for good (found by the chaos matrix: 21 units leaked).
-        await _free_key_for_retry(sessions, settings, user_id, key)
-        raise
-    try:
-        body, shard = await _write(sessions=sessions, user_id=user_id, key=key, reservation=reservation)
-    except Exception:
-        # The order may or may not be written (a commit cut off mid-way stores the key as done with
-        # it). Releasing the stock here could release a committed order's units; instead the key keeps
-        # the order_ref: a retry replays the written order or writes it on the same reservation, and
-        # if nobody retries, the reconciler releases the reservation (orders.recovery).
-        await _free_key_for_retry(sessions, settings, user_id, key)
-        raise
-    ORDERS_PLACED.labels("orders").inc()
-    ORDERS_BY_SHARD.labels(str(shard)).inc()
-    ORDER_STATUS.labels(OrderStatus.PENDING).inc()
-    log.info("order placed", order_id=body["id"], total=body["total"], shard=shard)
-    await _trigger_relay(publish)
-    return 201, body, False
+                user_id: int, key: str, order: OrderCreate) -> idempotency.Outcome:
+    """Place an order once per Idempotency-Key (orders.idempotency.once): reserve the stock, then write
+    the order; a retry of the key gets the first answer back."""
+
+    async def reserve_and_write(run: idempotency.Run) -> tuple[int, dict]:
+        reservation = await products.reserve(order_ref=run.order_ref, items=[item.model_dump() for item in order.items])
+        return 201, await _write(sessions=sessions, user_id=user_id, run=run, reservation=reservation)
+
+    stored_key = idempotency.StoredKey(sessions, user_id, key, settings.idempotency_lock_seconds)
+    outcome = await idempotency.once(reserve_and_write, key=stored_key, fingerprint=order.fingerprint(),
+                                     refusals=(InsufficientStock, UnknownProduct))
+    if not outcome.replayed:
+        await _trigger_relay(publish)
+    return outcome
 
 
-async def _write(*, sessions: UserSessions, user_id: int, key: str, reservation: Reservation) -> tuple[dict, int]:
-    """ONE transaction: the order, its items, the order.created event and the stored response; (body, shard)."""
+async def _write(*, sessions: UserSessions, user_id: int, run: idempotency.Run, reservation: Reservation) -> dict:
+    """ONE transaction: the order, its items, OrderPlaced and the key's stored response."""
     async with sessions.begin() as session:
         order = Order(user_id=user_id, order_ref=reservation.order_ref, status=OrderStatus.PENDING,
                       total=reservation.total,
@@ -85,29 +62,20 @@ async def _write(*, sessions: UserSessions, user_id: int, key: str, reservation:
         session.add(order)
         await session.flush()
         body = OrderRead.model_validate(order).model_dump(mode="json")
-        outbox.add(session, "order.created", {"order_id": order.id, "user_id": user_id, "total": str(order.total)})
-        await idempotency.complete(session=session, user_id=user_id, key=key, response_code=201, response_body=body)
+        OrderPlaced(order_id=order.id, user_id=user_id, total=str(order.total)).record(session)
+        await run.complete(session, status_code=201, body=body)
         shard = session.info["shard"]
-    return body, shard
+    ORDERS_PLACED.labels("orders").inc()
+    ORDERS_BY_SHARD.labels(str(shard)).inc()
+    ORDER_STATUS.labels(OrderStatus.PENDING).inc()
+    log.info("order placed", order_id=body["id"], total=body["total"], shard=shard)
+    return body
 
 
 async def _trigger_relay(publish: Publish) -> None:
     """Publish the new outbox row now (off the event loop; a broker that hangs costs at most 0.5 s)."""
     with suppress(asyncio.TimeoutError):
         await asyncio.wait_for(asyncio.to_thread(outbox.trigger_relay, publish), timeout=0.5)
-
-
-async def _free_key_for_retry(sessions: UserSessions, settings: OrdersSettings, user_id: int, key: str) -> None:
-    # If the database is down too, the key stays in flight: a retry takes it over after idempotency_lock_seconds.
-    with suppress(Exception):
-        await idempotency.free_for_retry(sessions=sessions, user_id=user_id, key=key,
-                                         lock_seconds=settings.idempotency_lock_seconds)
-
-
-async def _release_key(sessions: UserSessions, user_id: int, key: str) -> None:
-    # If the database is down too, the key stays in flight and goes stale after idempotency_lock_seconds.
-    with suppress(Exception):
-        await idempotency.release(sessions=sessions, user_id=user_id, key=key)
 
 
 async def get_all(*, session: AsyncSession, user_id: int, limit: int, offset: int) -> list[Order]:
@@ -130,12 +98,9 @@ async def cancel(*, sessions: UserSessions, publish: Publish, user_id: int, orde
     """Cancel while PENDING, PAID or CONFIRMED: stock goes back, a paid order is refunded."""
     async with sessions.begin() as session:
         order = await get(session=session, user_id=user_id, order_id=order_id, for_update=True)
-        if order.status not in CANCELLABLE:
-            raise OrderNotCancellable(f"a {order.status} order cannot be cancelled")
-        refund = order.status in (OrderStatus.PAID, OrderStatus.CONFIRMED)
+        refund = saga.on_cancel(order.status)
         order.status = OrderStatus.CANCELLED
-        outbox.add(session, "order.cancelled", {"order_id": order.id, "user_id": user_id,
-                                                "order_ref": order.order_ref, "refund": refund})
+        OrderCancelled(order_id=order.id, user_id=user_id, order_ref=order.order_ref, refund=refund).record(session)
         await session.flush()
         body = OrderRead.model_validate(order).model_dump(mode="json")
     ORDER_STATUS.labels(OrderStatus.CANCELLED).inc()
@@ -150,23 +115,19 @@ async def record_payment(*, sessions: UserSessions, order_id: int, outcome: str,
         order = await session.get(Order, order_id, with_for_update=True)
         if order is None:
             raise LookupError(f"order {order_id} does not exist")
-        event = {"order_id": order.id, "user_id": order.user_id, "order_ref": order.order_ref}
-        entered, wrote = None, False
-        if order.status == OrderStatus.PENDING and outcome == "charged":
-            order.status = entered = OrderStatus.PAID
-        elif order.status == OrderStatus.PENDING and outcome == "declined":
-            order.status = entered = OrderStatus.FAILED
+        step = saga.on_payment(order.status, outcome)
+        if step.entered:
+            order.status = step.entered
+        if step.announce is OrderFailed:
             order.failure_reason = reason or "payment declined"
-            outbox.add(session, "order.failed", {**event, "reason": order.failure_reason})
-            wrote = True
-        elif order.status in (OrderStatus.CANCELLED, OrderStatus.FAILED) and outcome == "charged":
-            # Cancelled, or timed out by saga recovery, while the charge was in flight: the money goes back.
-            outbox.add(session, "payment.refund_requested", event)
-            wrote = True
-    if entered:
-        ORDER_STATUS.labels(entered).inc()
+            OrderFailed(order_id=order.id, user_id=order.user_id, order_ref=order.order_ref,
+                        reason=order.failure_reason).record(session)
+        elif step.announce is RefundRequested:
+            RefundRequested(order_id=order.id, user_id=order.user_id, order_ref=order.order_ref).record(session)
+    if step.entered:
+        ORDER_STATUS.labels(step.entered).inc()
     log.info("payment result applied", order_id=order_id, outcome=outcome, status=order.status)
-    return await confirm(sessions=sessions, order_id=order_id) or wrote
+    return await confirm(sessions=sessions, order_id=order_id) or step.announce is not None
 
 
 async def confirm(*, sessions: UserSessions, order_id: int) -> bool:
@@ -176,7 +137,7 @@ async def confirm(*, sessions: UserSessions, order_id: int) -> bool:
         if order is None or order.status != OrderStatus.PAID:
             return False
         order.status = OrderStatus.CONFIRMED
-        outbox.add(session, "order.confirmed", {"order_id": order.id, "user_id": order.user_id})
+        OrderConfirmed(order_id=order.id, user_id=order.user_id).record(session)
     ORDER_STATUS.labels(OrderStatus.CONFIRMED).inc()
     # The analytics stream learns it too (after commit; a drop is counted, never an error here).
     emit_direct(get_settings(), make_event("order_confirmed", session="", user=order.user_id, order=order_id,

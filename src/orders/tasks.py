@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-from celery import shared_task
+from celery import current_app, shared_task
 
 from orders import idempotency, outbox, service
 from orders.clients import ProductsClient
@@ -23,7 +23,6 @@ from orders.resharding import shard_urls
 from orders.settings import get_settings
 from orders.shards import Shards
 from worker import task_loop
-from worker.celery_app import app as celery_app
 from worker.reliable import PermanentError, ReliableTask
 
 log = structlog.get_logger("orders.tasks")
@@ -41,9 +40,15 @@ async def task_shards(settings) -> AsyncIterator[Shards]:
                   for url in shard_urls(settings)])
 
 
-def publish(task: str, kwargs: dict, *, retry: bool = True) -> None:
-    """outbox.Publish on the worker's own Celery app."""
-    celery_app.send_task(task, kwargs=kwargs, retry=retry)
+def send(task: str, kwargs: dict, *, retry: bool = True) -> None:
+    """outbox.Publish on the Celery app running these tasks (the worker's: it registers this module),
+    so orders never imports the Celery app and the worker's import of orders is one-way."""
+    current_app.send_task(task, kwargs=kwargs, retry=retry)
+
+
+# The marker lives beside the queue it describes (the broker's Redis).
+relay_queued = outbox.QueuedRelayMarker(current_app.conf.broker_url)
+publish = outbox.coalescing(send, relay_queued)
 
 
 @shared_task(name=outbox.RELAY_TASK, ignore_result=True)
@@ -55,6 +60,7 @@ def relay_outbox() -> int:
 async def _relay() -> int:
     """Each shard's outbox in turn; a shard that is down waits for the next run without holding up the others."""
     settings = get_settings()
+    relay_queued.clear()  # before any SELECT: a commit from now on queues a new run (outbox.QueuedRelayMarker)
     published, failure = 0, None
     async with task_shards(settings) as shards:
         for index, database in enumerate(shards.databases):

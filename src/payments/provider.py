@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from chassis.flags import flags_for
+from chassis.flags import Flags, flags_for
 from payments.settings import PaymentsSettings
 
 
@@ -36,11 +36,13 @@ class ProviderAnswer:
     reason: str | None = None
 
 
-async def authorize(*, amount: Decimal, idempotency_key: str, settings: PaymentsSettings) -> ProviderAnswer:
-    """Ask the provider to capture `amount`; approved, or declined with a reason."""
+async def authorize(*, amount: Decimal, idempotency_key: str, settings: PaymentsSettings,
+                    flags: Flags | None = None) -> ProviderAnswer:
+    """Ask the provider to capture `amount`; approved, or declined with a reason. `flags`: the process's
+    fault flags unless given (a test passes its own)."""
     await asyncio.sleep(settings.payment_latency_ms / 1000)
     decline_rate = settings.payment_decline_rate
-    flags = flags_for(settings)
+    flags = flags or flags_for(settings)
     if flags.any_set:
         await asyncio.sleep(flags.value("payment_latency_ms") / 1000)
         if random.random() < flags.value("payment_failure_rate"):

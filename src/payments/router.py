@@ -2,9 +2,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import APIRouter, Path, Query
 
+from chassis.dependencies import SessionDep
 from chassis.error_handlers import errors
 from chassis.identity import CurrentUser
 from payments import service
@@ -12,14 +12,6 @@ from payments.errors import ChargeNotFound
 from payments.schemas import ChargeList, ChargeRead
 
 router = APIRouter(prefix="/payments", tags=["payments"])
-
-
-async def session(request: Request):
-    async with request.app.state.db.sessions() as db_session:
-        yield db_session
-
-
-SessionDep = Annotated[AsyncSession, Depends(session)]
 
 
 @router.get("", response_model=ChargeList)

@@ -1,7 +1,7 @@
 """Celery tasks of the payments service (run by the shared worker, against the payments database).
 
 - payments.charge(order_id, user_id, amount): charge once, then tell orders the outcome
-  with the task orders.payment_result (payments writes only its own database);
+  (payments.events.PaymentSettled, the task orders.payment_result: payments writes only its own database);
 - payments.refund(order_id): give the money of a cancelled order back.
 
 The result is sent after the charge is committed. If the worker dies in between, the
@@ -12,13 +12,13 @@ again: orders' handler is idempotent, so "at least once" is enough.
 from decimal import Decimal
 
 import structlog
-from celery import shared_task
+from celery import current_app, shared_task
 
 from payments import service
+from payments.events import PaymentSettled
 from payments.models import ChargeStatus
 from payments.settings import get_settings
 from worker import task_loop
-from worker.celery_app import app as celery_app
 from worker.reliable import ReliableTask, task_database
 
 log = structlog.get_logger("payments.tasks")
@@ -32,10 +32,11 @@ class PaymentsTask(ReliableTask):
 def charge(order_id: int, user_id: int, amount: str) -> str:
     log.info("charge requested", order_id=order_id, amount=amount)
     recorded = task_loop.run(_charge(order_id, user_id, Decimal(amount)))
-    outcome = "declined" if recorded.status == ChargeStatus.DECLINED else "charged"
-    celery_app.send_task("orders.payment_result",
-                         kwargs={"order_id": order_id, "outcome": outcome, "reason": recorded.decline_reason})
-    return outcome
+    settled = PaymentSettled(order_id=order_id, reason=recorded.decline_reason,
+                             outcome="declined" if recorded.status == ChargeStatus.DECLINED else "charged")
+    task, kwargs = settled.as_task()
+    current_app.send_task(task, kwargs=kwargs)  # the app running this task: the worker's
+    return settled.outcome
 
 
 async def _charge(order_id: int, user_id: int, amount: Decimal):

@@ -17,7 +17,7 @@ from analytics.recommendations import bought_together
 from analytics.settings import get_settings as analytics_settings
 from chassis.errors import DependencyUnavailable
 from chassis.error_handlers import errors
-from products.api import cached_product_json
+from products.router import cached_product_json
 from products.dependencies import ProductIdPath
 from products.errors import ProductNotFound
 from products.settings import get_settings

@@ -1,13 +1,12 @@
 """FastAPI dependencies of the products service: sessions, the read router, the caches, valid ids."""
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.convertors import StringConvertor, register_url_convertor
 
 from chassis.cache_strategies import NONE, Strategy, with_stampede
+from chassis.dependencies import SessionDep, app_state
 from chassis.replicas import ReadRouter
 from products import service
 from products.errors import ProductNotFound
@@ -29,18 +28,6 @@ class ProductIdSegment(StringConvertor):
 register_url_convertor("product_id", ProductIdSegment())
 
 
-async def primary_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """A session on the primary: every write, and reads that must see the latest commit."""
-    async with request.app.state.db.sessions() as session:
-        yield session
-
-
-# `async def` although they do no I/O: FastAPI runs a plain `def` dependency in a worker thread,
-# and that hop cost 14% of a cached product read's CPU (py-spy, issue "Load tests", scenario 2).
-async def read_router(request: Request) -> ReadRouter:
-    return request.app.state.reads
-
-
 def product_strategy(app) -> Strategy:
     """The product cache's strategy now: the flags product_cache_strategy and product_cache_stampede
     (a dict lookup, none while no flag is set), or none at all with PRODUCTS_CACHE_ENABLED=false."""
@@ -58,14 +45,11 @@ async def product_cache(request: Request) -> Strategy:
     return product_strategy(request.app)
 
 
-async def listing_cache(request: Request) -> ListingCache:
-    return request.app.state.listings
-
-
-PrimarySession = Annotated[AsyncSession, Depends(primary_session)]
-Reads = Annotated[ReadRouter, Depends(read_router)]
+# A session on the primary (the chassis' SessionDep): every write, and reads that must see the latest commit.
+PrimarySession = SessionDep
+Reads = Annotated[ReadRouter, Depends(app_state("reads"))]
 ProductCache = Annotated[Strategy, Depends(product_cache)]
-Listings = Annotated[ListingCache, Depends(listing_cache)]
+Listings = Annotated[ListingCache, Depends(app_state("listings"))]
 
 
 async def existing_product(product_id: ProductIdPath, session: PrimarySession) -> Product:

@@ -1,7 +1,7 @@
 """Category listings cached with a TTL plus event invalidation (seed: "Cache Invalidation").
 
 A page of `GET /products?category=&sort=&limit=&offset=` is cached under the category's version
-(chassis/caching.py: `listings:v1:<category>:<version>:<sort>:<limit>:<offset>`, `*` for the whole
+(chassis/versioned_cache.py: `listings:v1:<category>:<version>:<sort>:<limit>:<offset>`, `*` for the whole
 catalogue). Every committed product write is an event that bumps the version of each category it
 touched (old and new, when a product moves) and of `*`: every cached page of those categories is
 orphaned at once, without finding or deleting them, and the next read of each reloads it. The TTL
@@ -11,7 +11,7 @@ counts and popularity change without one: a listing's `views` is up to a TTL old
 
 from collections.abc import Awaitable, Callable, Iterable
 
-from chassis.caching import VersionedCache
+from chassis.versioned_cache import VersionedCache
 
 ALL = "*"  # the listing without a category filter
 

@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chassis.app import create_service_app
 from chassis.cache_strategies import strategies
-from chassis.caching import VersionedCache
+from chassis.versioned_cache import VersionedCache
 from chassis.flags import flags_for
 from chassis.replicas import read_routing
-from products import api, bought_together, internal_api, service
+from products import bought_together, internal_router, router, service
 from products.listings import ListingCache
 from products.schemas import ProductRead
 from products.settings import ProductsSettings, get_settings
@@ -63,7 +63,7 @@ def create_app() -> FastAPI:
         title="ScaleShop products",
         description="Catalogue (cached in Redis by a switchable strategy, read replica with fallback), stock "
                     "reservations, page views written behind.",
-        routers=[internal_api.router, api.router, bought_together.router],
+        routers=[internal_router.router, router.router, bought_together.router],
         resources=[
             read_routing(replica_url=settings.database_replica_url,
                          max_lag_bytes=settings.products_max_replica_lag_bytes,

@@ -25,6 +25,15 @@ from products.models import Product, Reservation
 from products.schemas import ReservationItemIn, ReservationItemRead, ReservationRead
 
 
+def lines(items: list[ReservationItemIn]) -> list[tuple[int, int]]:
+    """(product_id, quantity) in the order the rows are locked: by product_id, so two orders that share
+    products cannot deadlock; the same product twice in one order is one line with the summed quantity."""
+    wanted = Counter()
+    for item in items:
+        wanted[item.product_id] += item.quantity
+    return sorted(wanted.items())
+
+
 async def reserve(*, session: AsyncSession, order_ref: str,
                   items: list[ReservationItemIn]) -> tuple[ReservationRead, bool]:
     """Reserve every item or none; returns the reservation and whether this call created it.
@@ -33,12 +42,8 @@ async def reserve(*, session: AsyncSession, order_ref: str,
     existing = await find(session=session, order_ref=order_ref)
     if existing is not None:
         return existing, False
-    wanted = Counter()
-    for item in items:  # the same product twice in one order is one line with the summed quantity
-        wanted[item.product_id] += item.quantity
     try:
-        for product_id in sorted(wanted):
-            quantity = wanted[product_id]
+        for product_id, quantity in lines(items):
             taken = await session.execute(
                 update(Product)
                 .where(Product.id == product_id, Product.stock >= quantity)

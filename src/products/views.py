@@ -25,7 +25,7 @@ from fastapi import FastAPI
 from sqlalchemy import bindparam, delete, func, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from chassis.cache import reconnect_retry
+from chassis.redis_client import reconnect_retry
 from chassis.flags import flags_for
 from chassis.write_behind import WriteBehindCounter, flush_forever
 from products.models import Product, ViewBatch

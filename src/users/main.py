@@ -6,7 +6,7 @@ import structlog
 from fastapi import FastAPI
 
 from chassis.app import create_service_app
-from chassis.caching import VersionedCache
+from chassis.versioned_cache import VersionedCache
 from users import service
 from users.passwords import Passwords
 from users.router import router

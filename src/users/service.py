@@ -4,7 +4,7 @@ from sqlalchemy import select, update as sql_update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chassis.caching import VersionedCache
+from chassis.versioned_cache import VersionedCache
 from users.errors import EmailTaken
 from users.models import User
 from users.passwords import Passwords
@@ -42,7 +42,7 @@ async def authenticate(*, session: AsyncSession, passwords: Passwords, email: st
 
 
 async def get(*, session: AsyncSession, cache: VersionedCache, user_id: int) -> UserRead | None:
-    """A user's profile, read through the cache (cache-aside with versioned keys: chassis.caching)."""
+    """A user's profile, read through the cache (cache-aside with versioned keys: chassis.versioned_cache)."""
 
     async def load() -> str | None:
         user = await session.get(User, user_id)

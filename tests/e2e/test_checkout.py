@@ -5,6 +5,7 @@ orders PAID/CONFIRMED or FAILED with compensation -> notification; cancellation 
 stock release and refund; one request id from nginx to the Celery tasks.
 """
 
+import json
 import uuid
 
 import pytest
@@ -132,10 +133,9 @@ def test_one_request_id_follows_an_order_into_the_celery_tasks(stack):
         wait_for_notification(client, user, order_id, "order_confirmed")
 
     def tasks_logged():
-        lines = [line for line in stack.log("worker").splitlines() if request_id in line]
+        records = [json.loads(line) for line in stack.log("worker").splitlines() if request_id in line]
         return {"payments.charge", "orders.payment_result", "notifications.notify"} <= \
-            {task for line in lines for task in ("payments.charge", "orders.payment_result", "notifications.notify")
-             if f'"task": "{task}"' in line}
+            {record.get("task") for record in records if record.get("request_id") == request_id}
     wait_for(tasks_logged, "the request id in the charge, result and notify task logs", timeout=5)
     # The services batch their access lines (flushed every 250 ms by a thread): wait, don't race the flush.
     wait_for(lambda: any(request_id in stack.log(name) for name in ("orders-1", "orders-2")),

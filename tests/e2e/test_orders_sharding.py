@@ -96,3 +96,14 @@ def test_resharding_under_shoppers_loses_duplicates_and_fails_nothing(stack, tmp
     assert result["idempotent_replays"] == {"same order": 16}, "an Idempotency-Key did not survive the move"
     directory = dict(query(shard_dsns(stack)[0], "SELECT bucket, shard FROM shard_buckets"))
     assert sum(1 for shard in directory.values() if shard == 2) >= 6
+
+
+def test_order_ids_are_unique_across_every_shard(stack):
+    """Each shard's sequence has its own residue and starts past the highest id of any shard
+    (orders.resharding.init), so an id names one order wherever its bucket lives or moves."""
+    seen: dict[int, int] = {}
+    for shard, dsn in enumerate(shard_dsns(stack)):
+        for (order_id,) in query(dsn, "SELECT id FROM orders"):
+            assert order_id not in seen, f"order id {order_id} on shard {seen[order_id]} and on shard {shard}"
+            seen[order_id] = shard
+    assert seen, "the suite placed orders before this test"

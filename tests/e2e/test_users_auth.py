@@ -132,7 +132,7 @@ def test_me_reads_and_patch_writes_through_to_the_cache_seen_by_the_other_replic
 
         # The cache itself holds the new profile: written, not merely invalidated.
         cache = redis.Redis(host=stack.address("redis"), port=6379, decode_responses=True)
-        version = cache.get(f"users_profile:ver:{user['id']}") or 0  # chassis.caching's versioned keys
+        version = cache.get(f"users_profile:ver:{user['id']}") or 0  # chassis.versioned_cache's versioned keys
         cached = json.loads(cache.get(f"users_profile:v1:{user['id']}:{version}"))
         assert cached["name"] == "Grace Hopper"
         assert cache.ttl(f"users_profile:v1:{user['id']}:{version}") > 0
@@ -221,6 +221,19 @@ def test_protected_routes_refuse_missing_expired_tampered_and_wrongly_signed_tok
                 assert response.status_code == 401, (case, path, response.text)
                 assert response.headers["www-authenticate"].startswith("Bearer"), case
                 assert response.json()["detail"], case
+
+
+def test_an_undeclared_method_is_a_405_with_allow_with_or_without_a_token(stack, user):
+    """RFC 9110 §15.5.6: the method is wrong whoever asks; only a method the path serves needs the token."""
+    with stack.client() as client:
+        for headers in ({}, bearer(user["access_token"])):
+            for method, path, allow in (("PUT", "/api/users/me", {"GET", "PATCH"}),
+                                        ("DELETE", "/api/orders", {"GET", "POST"}),
+                                        ("TRACE", "/api/notifications", {"GET"})):
+                response = client.request(method, path, headers=headers)
+                assert response.status_code == 405, (method, path, headers, response.text)
+                assert set(response.headers["allow"].replace(" ", "").split(",")) == allow, (method, path)
+        assert client.request("PATCH", "/api/users/me", json={"name": "x"}).status_code == 401  # served: needs one
 
 
 def test_a_token_forged_with_the_right_secret_is_accepted_until_it_expires(stack, user):

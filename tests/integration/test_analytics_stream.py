@@ -47,7 +47,7 @@ async def client(redis_url):
 @pytest.fixture
 def settings(redis_url):
     return AnalyticsSettings(events_redis_url=redis_url, events_stream=f"test:{uuid.uuid4().hex[:8]}",
-                             consumer_block_ms=10, consumer_batch_size=150, consumer_claim_idle_ms=0,
+                             consumer_block_ms=10, consumer_batch_size=150, consumer_claim_idle_ms=0, consumer_linger_ms=0,
                              allowed_lateness_seconds=LATENESS_MS // 1000)
 
 

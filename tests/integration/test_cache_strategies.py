@@ -28,7 +28,7 @@ from chassis.cache_strategies import (
     strategies,
     with_stampede,
 )
-from chassis.caching import BYPASS, EARLY, EARLY_EXPIRATION, HIT, MISS, VersionedCache
+from chassis.versioned_cache import BYPASS, EARLY, EARLY_EXPIRATION, HIT, MISS, VersionedCache
 from chassis.replicas import READ_PRIMARY
 from chassis.write_behind import WriteBehindCounter
 from redis_server import redis_server

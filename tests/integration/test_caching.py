@@ -1,4 +1,4 @@
-"""chassis.caching against the real Redis of the test stack: cache-aside, versioned
+"""chassis.versioned_cache against the real Redis of the test stack: cache-aside, versioned
 invalidation, write-through, negative caching, the stampede guard, and a Redis outage."""
 
 import asyncio
@@ -7,8 +7,8 @@ import uuid
 import pytest
 import redis.asyncio as redis
 
-from chassis.caching import BYPASS, HIT, MISS, VersionedCache
-from chassis.metrics_cache import CACHE_STAMPEDE_WAITS
+from chassis.versioned_cache import BYPASS, HIT, MISS, VersionedCache
+from chassis.metrics.cache import CACHE_STAMPEDE_WAITS
 
 pytestmark = pytest.mark.stack
 

@@ -1,4 +1,4 @@
-"""users' profile cache is the chassis cache (chassis/caching.py), so the race that module names
+"""users' profile cache is the chassis cache (chassis/versioned_cache.py), so the race that module names
 stays closed for profiles too: a slow reader that loaded a profile before a write cannot put it
 back after the write (a plain SET on a miss, as the hand-rolled cache did, reopens it).
 Real Redis of the test stack; the users table is a fake whose reads can be held."""
@@ -9,7 +9,7 @@ import uuid
 import pytest
 import redis.asyncio as redis
 
-from chassis.caching import VersionedCache
+from chassis.versioned_cache import VersionedCache
 from users import service
 from users.models import User
 from users.schemas import UserUpdate

@@ -1,10 +1,10 @@
 """The shared Redis client after Redis drops every connection (what a restart does to a pool):
-the next command reconnects instead of failing (chassis.cache.reconnect_retry)."""
+the next command reconnects instead of failing (chassis.redis_client.reconnect_retry)."""
 
 import pytest
 import redis.asyncio as redis
 
-from chassis.cache import create_redis
+from chassis.redis_client import create_redis
 from chassis.settings import ServiceSettings
 
 pytestmark = pytest.mark.stack

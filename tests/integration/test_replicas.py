@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import text
 
 from chassis.db import Database, create_engine
-from chassis.metrics_db import DB_READS, DB_REPLICA_LAG_BYTES
+from chassis.metrics.db import DB_READS, DB_REPLICA_LAG_BYTES
 from chassis.replicas import FALLBACK_LAG, PRIMARY, READ_PRIMARY, RECENT_WRITE, REPLICA, ReadRouter
 from chassis.settings import ServiceSettings
 
@@ -57,7 +57,7 @@ async def test_a_cache_refilling_after_a_write_reads_the_primary(databases):
     reads = router(databases, max_lag_bytes=1_048_576)
     await reads.check()
     assert reads.verdict == REPLICA
-    token = READ_PRIMARY.set(True)  # what chassis.caching sets for a miss right after an invalidation
+    token = READ_PRIMARY.set(True)  # what chassis.versioned_cache sets for a miss right after an invalidation
     try:
         assert await reads.read(in_recovery) is False  # answered by the primary
     finally:

@@ -4,6 +4,7 @@ schemathesis run in tests/contract; these pin each rule down without a server.""
 
 import re
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Annotated
 
 import httpx
@@ -12,12 +13,14 @@ from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from fastapi import APIRouter, FastAPI, Query
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.exc import DBAPIError
+from starlette.requests import Request
 
 from chassis.error_handlers import ERROR_SCHEMA, document_errors, errors, install_error_handlers
 from chassis.errors import Conflict, DependencyUnavailable, NotFound, ServiceError
 from chassis.fields import NO_NUL, NOT_BLANK, NOT_RESERVED, Email, IsoDate, NonBlankText, Stripped, Text, integer
 from chassis.identity import AdminUser, CurrentUser
 from chassis.settings import ServiceSettings
+from gateway.proxy import method_not_served
 from products.schemas import PRICE_TEXT, ProductCreate
 
 
@@ -208,3 +211,37 @@ def test_the_gateway_routes_every_path_to_its_service_a_newline_in_it_too():
     catch_all = next(route for route in router.routes if "{path" in route.path)
     matched = catch_all.path_regex.match("/api/products/a\nb/bought-together")
     assert matched and matched["path"] == "a\nb/bought-together"  # the service answers 422, not the gateway 404
+
+
+class ThingsClient:
+    """The gateway's ServiceClient for the `things` service above: the same call, answered in process."""
+
+    def __init__(self, down: bool = False):
+        self.down, self.asked = down, []
+
+    async def request(self, method: str, path: str, **kwargs):
+        self.asked.append((method, path))
+        if self.down:
+            raise DependencyUnavailable("things", "no replica answered")
+        transport = httpx.ASGITransport(app=shop())
+        async with httpx.AsyncClient(transport=transport, base_url="http://things") as client:
+            return await client.request(method, path, params=kwargs.get("params"), headers=kwargs.get("headers"),
+                                        content=kwargs.get("content"))
+
+
+def gateway_request(method: str, path: str, client: ThingsClient) -> Request:
+    app = SimpleNamespace(state=SimpleNamespace(clients={"things": client}))
+    return Request({"type": "http", "method": method, "path": f"/api{path}", "headers": [], "query_string": b"",
+                    "app": app})
+
+
+async def test_without_a_token_an_undeclared_method_is_still_the_405_with_the_paths_allow():
+    client = ThingsClient()
+    answer = await method_not_served(gateway_request("PUT", "/things/7", client), "things", "/things/7")
+    assert answer.status_code == 405 and answer.headers["allow"] == "DELETE, GET, PATCH"
+    assert client.asked == [("OPTIONS", "/things/7")]  # asked as a method no route serves
+
+
+async def test_without_a_token_a_declared_method_keeps_its_401_also_when_the_service_cannot_say():
+    for client in (ThingsClient(), ThingsClient(down=True)):
+        assert await method_not_served(gateway_request("PATCH", "/things/7", client), "things", "/things/7") is None

@@ -1,6 +1,7 @@
 """The orders side of the saga without a broker: who each outbox event becomes (the subscribers), the
 relay trigger over an injected publisher, and the web side importing no Celery app (issue 10)."""
 
+import os
 import subprocess
 import sys
 
@@ -61,4 +62,13 @@ def test_the_relay_trigger_sends_once_without_retries_and_never_raises():
 def test_the_web_side_of_orders_imports_no_celery_app():
     probe = "import sys, orders.main, orders.router, orders.service, orders.outbox; print('worker.celery_app' in sys.modules)"
     imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert imported.stdout.strip() == "False"
+
+
+def test_the_task_modules_import_no_celery_app_either_the_worker_registers_them():
+    probe = ("import sys, orders.tasks, orders.recovery_tasks, payments.tasks, notifications.tasks; "
+             "print('worker.celery_app' in sys.modules)")
+    # The broker's URL as the worker's environment names it (orders.tasks keeps its relay marker there).
+    imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                              env={**os.environ, "CELERY_BROKER_URL": "redis://127.0.0.1:1/0"})
     assert imported.stdout.strip() == "False"

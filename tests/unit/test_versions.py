@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from prometheus_client import generate_latest
 
 from chassis import health
-from chassis.metrics import VERSION_INFO
+from chassis.metrics.web import VERSION_INFO
 from chassis.middleware import RequestContextMiddleware
 from chassis.settings import ServiceSettings
 

@@ -65,6 +65,30 @@ def test_a_batched_process_logs_json_lines_and_flushes_them_at_exit():
     assert {line["service"] for line in lines} == {"svc"} and {line["replica"] for line in lines} == {"svc-1"}
 
 
+def test_library_lines_and_our_lines_are_written_in_one_json_dialect_exceptions_included():
+    done = run_child("""
+        import logging, structlog
+        from chassis.logs import configure_logging
+        configure_logging("svc", "svc-1")
+        structlog.get_logger("ours").info("ours", number=1)
+        logging.getLogger("library").warning("a library's %s", "line")
+        try:
+            1 / 0
+        except ZeroDivisionError:
+            logging.getLogger("library").exception("library failed")
+            structlog.get_logger("ours").exception("we failed")
+    """)
+    raw = done.stdout.splitlines()
+    lines = [json.loads(line) for line in raw]
+    assert [line["event"] for line in lines] == ["ours", "a library's line", "library failed", "we failed"]
+    assert all(", " not in line.split('"event"')[0] and '": ' not in line for line in raw)  # one renderer: compact
+    for line in lines:
+        assert line["service"] == "svc" and line["replica"] == "svc-1" and line["timestamp"].endswith("Z")
+    assert [line["level"] for line in lines] == ["info", "warning", "error", "error"]
+    for failed in lines[2:]:  # a traceback as text, never a repr of the exc_info tuple
+        assert "ZeroDivisionError: division by zero" in failed["exception"] and "exc_info" not in failed
+
+
 def test_a_gunicorn_worker_freezes_its_start_up_heap_and_collects_the_young_generation_less_often():
     done = run_child("""
         import gc, json

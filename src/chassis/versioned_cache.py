@@ -64,7 +64,7 @@ import structlog
 from redis.exceptions import LockError, RedisError
 
 from chassis.replicas import READ_PRIMARY
-from chassis.metrics_cache import (
+from chassis.metrics.cache import (
     CACHE_EARLY_REFRESHES,
     CACHE_SERVED_AGE,
     CACHE_INVALIDATIONS,
