@@ -4,59 +4,81 @@ Podman does not run health checks itself: for each container with a HEALTHCHECK 
 for a transient timer that calls `podman healthcheck run ID` every interval. Without systemd
 ("unable to get systemd connection to add healthchecks") no check ever runs, every container
 stays "starting" and compose's `depends_on: condition: service_healthy` waits forever. This loop
-is that timer: each running container's check runs every `interval` (podman applies retries,
-timeouts and the start period and records the status that compose reads through the API).
+is that timer: each running container's check runs every `interval`, asked of the podman service
+that test-docker.sh already runs (libpod API `GET /containers/{id}/healthcheck`: podman applies
+retries, timeouts and the start period and records the status that compose reads).
 
-    CONTAINERS_CONF=infra/podman/containers.conf python scripts/podman_healthchecks.py
+Through the service, not the CLI: ~45 containers check every 5-15 s, and a `podman healthcheck
+run` process per check (a Go binary opening the storage and its locks each time) kept a 2-core
+machine saturated by itself while the topology started.
+
+    DOCKER_HOST=unix:///path/podman.sock python scripts/podman_healthchecks.py
 
 Used by scripts/test-docker.sh only on the podman path; a real Docker engine runs its own checks.
 """
 
-import json
-import subprocess
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-TICK_S = 2.0
-# Checks at once: ~40 containers, and on a loaded 2-core machine one `podman healthcheck run`
-# took up to a minute (mostly waiting), so 4 at once left each container unchecked for minutes.
-PARALLEL_CHECKS = 12
+import httpx
+
+TICK_S = 1.0
+# Checks at once: a check mostly waits (its command runs in the container), and a slow one must
+# not hold back the others' schedules.
+PARALLEL_CHECKS = 16
 
 
-def running_containers() -> list[str]:
-    return subprocess.run(["podman", "ps", "-q", "--no-trunc"], capture_output=True, text=True).stdout.split()
+def engine() -> httpx.Client:
+    socket = os.environ["DOCKER_HOST"].removeprefix("unix://")
+    # No timeout: a check takes as long as its own timeout, which podman enforces.
+    return httpx.Client(transport=httpx.HTTPTransport(uds=socket), base_url="http://podman/v4.0.0/libpod",
+                        timeout=None)
 
 
-def check_interval(container_id: str) -> float | None:
+def running_containers(client: httpx.Client) -> list[str]:
+    return [c["Id"] for c in client.get("/containers/json").json()]
+
+
+def check_interval(client: httpx.Client, container_id: str) -> float | None:
     """The container's health-check interval in seconds, None when it has no check."""
-    result = subprocess.run(["podman", "inspect", container_id], capture_output=True, text=True)
-    containers = json.loads(result.stdout or "[]")
-    check = ((containers[0].get("Config") or {}).get("Healthcheck") or {}) if containers else {}
+    response = client.get(f"/containers/{container_id}/json")
+    if response.status_code != 200:
+        return None
+    check = (response.json().get("Config") or {}).get("Healthcheck") or {}
     if not check.get("Test") or check["Test"] == ["NONE"]:
         return None
     return (check.get("Interval") or 30_000_000_000) / 1e9
 
 
-def run_check(container_id: str) -> None:
-    subprocess.run(["podman", "healthcheck", "run", container_id], capture_output=True)
+def run_check(client: httpx.Client, container_id: str) -> None:
+    try:
+        client.get(f"/containers/{container_id}/healthcheck")
+    except httpx.HTTPError:
+        pass  # the container went away; the next tick no longer lists it
 
 
 def main() -> None:
+    client = engine()
     intervals: dict[str, float | None] = {}  # inspected once per container (ids survive restarts)
     due: dict[str, float] = {}
     in_flight: set[str] = set()
     with ThreadPoolExecutor(PARALLEL_CHECKS) as pool:
         while True:
             now = time.monotonic()
-            for container_id in running_containers():
+            try:
+                running = running_containers(client)
+            except httpx.HTTPError:
+                running = []  # the service is restarting or going away with the run
+            for container_id in running:
                 if container_id not in intervals:
-                    intervals[container_id] = check_interval(container_id)
+                    intervals[container_id] = check_interval(client, container_id)
                 interval = intervals[container_id]
                 if interval is None or container_id in in_flight or due.get(container_id, 0) > now:
                     continue
                 due[container_id] = now + interval
                 in_flight.add(container_id)
-                pool.submit(run_check, container_id).add_done_callback(
+                pool.submit(run_check, client, container_id).add_done_callback(
                     lambda _future, cid=container_id: in_flight.discard(cid))
             time.sleep(TICK_S)
 

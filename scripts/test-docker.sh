@@ -35,7 +35,8 @@ if [ -z "${DOCKER_HOST:-}" ] && docker info >/dev/null 2>&1; then
   log "a Docker engine answers: using it as it is"
 else
   ENGINE=podman
-  needed=(podman runc netavark aardvark-dns debootstrap docker-compose)
+  # netavark sets up the bridge and port forwarding with iptables: without it no network is created.
+  needed=(podman runc netavark aardvark-dns iptables debootstrap docker-compose)
   missing=()
   for package in "${needed[@]}"; do dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package"); done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -110,6 +111,8 @@ fi
 t=$(date +%s)
 .venv/bin/python scripts/docker-images.py --engine "$ENGINE" --report "reports/docker/images-$stamp.md"
 build_s=$(seconds_since "$t")
+log "base image ${base_s} s, every image ${build_s} s"
+if [ "${DOCKER_TEST_ONLY:-}" = images ]; then exit 0; fi  # the engine, the base and the images only
 
 # ------------------------------------------------------------------ the topology, published on loopback only
 # docker-compose.yml as is, except (1) host ports: none but nginx on 127.0.0.1:$PORT (a shared

@@ -80,7 +80,10 @@ def catalogue(count: int, rng: random.Random) -> list[tuple]:
 
 async def seed(count: int) -> int:
     """Load `count` products unless the table has rows already; returns how many were loaded."""
-    settings = get_settings()
+    # A one-shot deploy step, not a request: it waits for a connection longer than the request
+    # path's 3 s budget (at load average ~60 a new connection to products-db, then cloning its
+    # replica, outlasted it and failed `compose up` after the COPY had succeeded).
+    settings = get_settings().model_copy(update={"db_pool_timeout_seconds": 30.0})
     if not settings.database_url:
         raise SystemExit("DATABASE_URL is required")
     engine = create_engine(settings.database_url, settings, pooled=False)

@@ -57,7 +57,10 @@ class DockerStack:
         return time.monotonic() - started
 
     def client(self, **kwargs) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=10, **kwargs)
+        # Longer than the edge's proxy_read_timeout (30 s): an answer the shop gives late is counted
+        # as what it is (slow, or the edge's own 504), never cut off by the test first. Registering
+        # (an argon2 hash) took 5-9 s through the edge at load average ~80.
+        return httpx.Client(base_url=self.url, timeout=35, **kwargs)
 
     def record(self, line: str) -> None:
         """A figure for the run's report (reports/docker/test-docker-*.md)."""
