@@ -95,8 +95,11 @@ test-chaos: bootstrap ## only the chaos subset of make test (kill-queue, kill-wo
 test-lab: bootstrap ## browser tests of the storefront and the lab + the control API (own isolated stack; screenshots in reports/ui/)
 	@.venv/bin/pytest tests/lab
 
+# Without the plugins of the live tiers (hypothesis and schemathesis: tests/contract; playwright: tests/lab;
+# locust, base_url): loading them cost every run ~3 s of CPU before its first test.
 test-unit: bootstrap ## the fast tests only (no stack)
-	@.venv/bin/pytest tests/unit tests/static
+	@.venv/bin/pytest -p no:hypothesispytest -p no:schemathesis -p no:playwright -p no:locust -p no:base_url \
+		tests/unit tests/static
 
 images: bootstrap ## build every image of docker-compose.yml from this repository (sizes: reports/docker/)
 	@$(PYTHON) scripts/docker-images.py --engine $(or $(CONTAINER_ENGINE),docker) --report reports/docker/images.md

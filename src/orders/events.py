@@ -28,9 +28,10 @@ class Event:
     order_id: int
     user_id: int
 
-    def __init_subclass__(cls, topic: str, **kwargs):
+    def __init_subclass__(cls, topic: str | None = None, **kwargs):
         super().__init_subclass__(**kwargs)
-        cls.topic = topic
+        if topic:
+            cls.topic = topic
 
     def record(self, session: AsyncSession) -> None:
         """Write it to the outbox in the caller's transaction (published after the commit)."""
@@ -48,8 +49,14 @@ class OrderConfirmed(Event, topic="order.confirmed"):
 
 
 @dataclass(frozen=True)
-class OrderFailed(Event, topic="order.failed"):
+class ReservationEvent(Event):
+    """After these, the order's stock reservation (its order_ref at products) is given back or its charge refunded."""
+
     order_ref: str
+
+
+@dataclass(frozen=True)
+class OrderFailed(ReservationEvent, topic="order.failed"):
     reason: str
 
 
@@ -59,14 +66,13 @@ class OrderTimedOut(OrderFailed, topic="order.timed_out"):
 
 
 @dataclass(frozen=True)
-class OrderCancelled(Event, topic="order.cancelled"):
-    order_ref: str
+class OrderCancelled(ReservationEvent, topic="order.cancelled"):
     refund: bool
 
 
 @dataclass(frozen=True)
-class RefundRequested(Event, topic="payment.refund_requested"):
-    order_ref: str
+class RefundRequested(ReservationEvent, topic="payment.refund_requested"):
+    """A charge landed on an order already cancelled or failed."""
 
 
 ALL = (OrderPlaced, OrderConfirmed, OrderFailed, OrderCancelled, OrderTimedOut, RefundRequested)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from stackctl.compose import load_compose
+from compose_model import compose_model
 from stackctl.settings import StackSettings
 from stackctl.translate import translate
 
@@ -18,7 +18,7 @@ def native(tmp_path_factory):
     settings = StackSettings(project_dir=ROOT, compose_file=ROOT / "docker-compose.yml", state_dir=state,
                              net="127.9.0", publish=False, venv_bin=ROOT / ".venv/bin",
                              postgres_bin=Path("/usr/lib/postgresql/15/bin"))
-    return translate(load_compose(settings.compose_file), settings)
+    return translate(compose_model(), settings)
 
 
 def rendered(service, target: str, directory: Path) -> Path:
@@ -35,7 +35,7 @@ def test_compose_file_is_valid():
 
 
 def test_every_compose_service_has_a_healthcheck_and_a_restart_policy():
-    services = load_compose(ROOT / "docker-compose.yml")["services"]
+    services = compose_model()["services"]
     for name, service in services.items():
         assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
         assert service.get("restart") in ("unless-stopped", "no"), f"{name}: restart {service.get('restart')}"

@@ -18,10 +18,10 @@ import yaml
 from starlette.routing import Match
 
 from k8s_render import find, render
-from stackctl.compose import load_compose
+from compose_model import compose_model
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPOSE = load_compose(ROOT / "docker-compose.yml")["services"]
+COMPOSE = compose_model()["services"]
 COUNTERPARTS = yaml.safe_load((ROOT / "k8s" / "compose-counterparts.yaml").read_text())
 # App services deployed to a cluster: built from the root Dockerfile (infra images are built too,
 # from infra/docker/); a development-only one, like the lab's control API, is `none`.

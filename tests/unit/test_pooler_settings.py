@@ -11,11 +11,11 @@ import pytest
 
 from chassis.db import pooler_connect_args
 from chassis.settings import ServiceSettings
-from stackctl.compose import load_compose
+from compose_model import compose_model
 from worker import task_loop
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPOSE = load_compose(ROOT / "docker-compose.yml")["services"]
+COMPOSE = compose_model()["services"]
 # The reference machine of the README's pool sizing (2 cores, one SSD).
 CORES, EFFECTIVE_SPINDLES = 2, 1
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from stackctl.compose import load_compose
+from compose_model import compose_model
 from stackctl.settings import StackSettings
 from stackctl.translate import (
     assign_addresses,
@@ -33,7 +33,7 @@ def settings(tmp_path) -> StackSettings:
 
 @pytest.fixture(scope="module")
 def compose() -> dict:
-    return load_compose(ROOT / "docker-compose.yml")
+    return compose_model()
 
 
 @pytest.mark.parametrize(
