@@ -11,6 +11,7 @@ at least once). Each shard has its own outbox, relayed on its own; an answer abo
 the shard that holds it now (orders.shards.Shards.user_of_order).
 """
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -46,9 +47,16 @@ def send(task: str, kwargs: dict, *, retry: bool = True) -> None:
     current_app.send_task(task, kwargs=kwargs, retry=retry)
 
 
-# The marker lives beside the queue it describes (the broker's Redis).
-relay_queued = outbox.QueuedRelayMarker(current_app.conf.broker_url)
-publish = outbox.coalescing(send, relay_queued)
+@functools.cache
+def relay_queued() -> outbox.QueuedRelayMarker:
+    """The marker lives beside the queue it describes (the broker's Redis). Made on first use, not at
+    import: only then is the worker's Celery app the current one (imported first, its broker_url is None)."""
+    return outbox.QueuedRelayMarker(current_app.conf.broker_url)
+
+
+def publish(task: str, kwargs: dict, *, retry: bool = True) -> None:
+    """outbox.Publish for the tasks: `send`, with relay triggers coalesced (outbox.coalescing)."""
+    outbox.coalescing(send, relay_queued())(task, kwargs, retry=retry)
 
 
 @shared_task(name=outbox.RELAY_TASK, ignore_result=True)
@@ -60,7 +68,7 @@ def relay_outbox() -> int:
 async def _relay() -> int:
     """Each shard's outbox in turn; a shard that is down waits for the next run without holding up the others."""
     settings = get_settings()
-    relay_queued.clear()  # before any SELECT: a commit from now on queues a new run (outbox.QueuedRelayMarker)
+    relay_queued().clear()  # before any SELECT: a commit from now on queues a new run (outbox.QueuedRelayMarker)
     published, failure = 0, None
     async with task_shards(settings) as shards:
         for index, database in enumerate(shards.databases):
