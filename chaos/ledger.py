@@ -8,8 +8,12 @@ products' stock), so the ledger is the same in both runtimes and sees what custo
 - double charges: an order with more than one charge, or money kept ("charged", not
   refunded) for an order that ended FAILED or CANCELLED;
 - oversold units: more units in live orders than the products had; leaked units:
-  stock still reserved for orders that failed or were never accepted (S0 - S1 != units in
-  live orders), once the reconciler had time to release abandoned claims.
+  stock still reserved for orders that failed or were never placed (S0 - S1 != units in
+  live orders), once the reconciler had time to release abandoned claims;
+- unacknowledged orders: placed by the shop although the shopper never saw their 201 (its
+  retries were cut off when it stopped, mid-fault). They are not lost: the customer finds
+  them in their order list (GET /api/orders), where the ledger looks for them, and their
+  units count as live, not leaked. They must settle like the others.
 """
 
 import time
@@ -19,7 +23,7 @@ from datetime import datetime
 
 import httpx
 
-from chaos.shopper import Accepted
+from chaos.shopper import Accepted, Customer
 
 LIVE = {"PENDING", "PAID", "CONFIRMED"}
 FINAL = {"CONFIRMED", "FAILED", "CANCELLED"}
@@ -39,6 +43,7 @@ class Ledger:
     money_kept_for_failed_orders: int
     oversold_units: int
     leaked_units: int
+    unacknowledged_orders: int
     last_settled_at: float | None
     statuses: dict
 
@@ -63,30 +68,61 @@ def settle(host: str, accepted: list[Accepted], *, timeout: float) -> dict[int, 
             time.sleep(1)
 
 
-def account(host: str, accepted: list[Accepted], seen: dict[int, dict], stock_before: dict[int, int]) -> Ledger:
+def unacknowledged(host: str, customers: list[Customer], accepted: list[Accepted],
+                   product_ids: set[int]) -> list[Accepted]:
+    """Orders of this experiment's products in the customers' own lists that the shopper was never
+    told about (one entry per item)."""
+    known = {order.order_id for order in accepted}
+    found: list[Accepted] = []
+    with httpx.Client(base_url=host, timeout=10) as client:
+        for customer in customers:
+            for view in _orders_of(client, customer):
+                ours = [item for item in view["items"] if item["product_id"] in product_ids]
+                if ours and view["id"] not in known:
+                    found.extend(Accepted(view["id"], customer, item["product_id"], item["quantity"], 0.0)
+                                 for item in ours)
+    return found
+
+
+def _orders_of(client: httpx.Client, customer: Customer) -> list[dict]:
+    rows, offset = [], 0
+    while True:
+        page = client.get("/api/orders", headers=customer.headers, params={"limit": 100, "offset": offset})
+        page.raise_for_status()
+        rows.extend(page.json()["items"])
+        if len(page.json()["items"]) < 100:
+            return rows
+        offset += 100
+
+
+def account(host: str, accepted: list[Accepted], seen: dict[int, dict], stock_before: dict[int, int],
+            unseen: list[Accepted] = ()) -> Ledger:
+    """`accepted`: the orders the shopper got a 201 for; `unseen`: the unacknowledged ones (both
+    followed by `settle` into `seen`)."""
     statuses: dict[str, int] = defaultdict(int)
     for view in seen.values():
         statuses[view.get("status", "UNKNOWN")] += 1
+    everyone = [*accepted, *unseen]
     with httpx.Client(base_url=host, timeout=10) as client:
-        charges = _charges(client, accepted)
+        charges = _charges(client, everyone)
         stock_after = _stock(client, stock_before)
         # Units held for an order that was never accepted (the shopper gave up while its reservation
         # was in doubt) come back when the reconciler finds the abandoned claim (orders.recovery):
         # wait that long before calling them leaked.
         deadline = time.monotonic() + ABANDONED_CLAIM_SECONDS
-        while _units_missing(stock_before, stock_after, accepted, seen) > 0 and time.monotonic() < deadline:
+        while _units_missing(stock_before, stock_after, everyone, seen) > 0 and time.monotonic() < deadline:
             time.sleep(5)
             stock_after = _stock(client, stock_before)
     per_order = defaultdict(list)
     for charge in charges:
         per_order[charge["order_id"]].append(charge)
-    ours = {o.order_id for o in accepted}
+    ours = {o.order_id for o in everyone}
     double = sum(1 for order_id, rows in per_order.items() if order_id in ours and len(rows) > 1)
     kept = sum(1 for order_id, rows in per_order.items() if order_id in ours
                and seen.get(order_id, {}).get("status") in ("FAILED", "CANCELLED")
                and any(row["status"] == "charged" for row in rows))
     live_units = defaultdict(int)
-    for order in accepted:
+    for order in everyone:
         if seen.get(order.order_id, {}).get("status") in LIVE:
             live_units[order.product_id] += order.quantity
     oversold = sum(max(0, live_units[pid] - stock_before[pid]) for pid in stock_before)
@@ -94,13 +130,14 @@ def account(host: str, accepted: list[Accepted], seen: dict[int, dict], stock_be
     settled_times = [_epoch(view["updated_at"]) for view in seen.values()
                      if view.get("status") in FINAL and view.get("updated_at")]
     return Ledger(
-        placed=len(accepted),
+        placed=len({o.order_id for o in everyone}),
         settled=sum(statuses[s] for s in FINAL),
         confirmed=statuses["CONFIRMED"], failed=statuses["FAILED"],
         stuck=statuses["PENDING"] + statuses["PAID"],
-        lost=statuses["MISSING"] + (len(accepted) - len(seen)),
+        lost=statuses["MISSING"] + sum(1 for o in accepted if o.order_id not in seen),
         double_charges=double, money_kept_for_failed_orders=kept,
         oversold_units=oversold, leaked_units=leaked,
+        unacknowledged_orders=len({o.order_id for o in unseen}),
         last_settled_at=max(settled_times) if settled_times else None,
         statuses=dict(statuses),
     )

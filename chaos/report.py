@@ -41,7 +41,8 @@ def write(out: Path, results: list[dict], options: dict) -> dict[str, bool]:
         "# Chaos matrix", "",
         f"Options: {', '.join(f'{k}={v}' for k, v in options.items())}. Each scenario: the shopper places orders "
         "and reads products through nginx before, during and after the fault; the ledger then waits for every "
-        "accepted order to end.", "",
+        "placed order to end. Orders placed: those acknowledged to the shopper (201) and those the shop placed while "
+        "the shopper's retries were cut off when it stopped (found in the customers' order lists).", "",
         "| scenario | requests | failed | orders placed | settled | stuck | lost | double charges | oversold | "
         "leaked | steady again (s) | settled after back (s) | floors |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -49,7 +50,7 @@ def write(out: Path, results: list[dict], options: dict) -> dict[str, bool]:
     for r in results:
         missed = [name for name, ok in r["floors"].items() if not ok]
         lines.append(
-            f"| {r['name']} | {r['requests']} | {r['failed_requests']} ({r['failed_share']:.2%}) | {r['placed']} | "
+            f"| {r['name']} | {r['requests']} | {r['failed_requests']} ({r['failed_share']:.2%}) | {r['placed']}{_unacknowledged(r)} | "
             f"{r['settled']} | {r['stuck']} | {r['lost']} | {r['double_charges'] + r['money_kept_for_failed_orders']} | "
             f"{r['oversold_units']} | {r['leaked_units']} | {_or_dash(r['seconds_to_steady_state'])} | "
             f"{_or_dash(r['last_order_settled_after_component_back_s'])} | "
@@ -61,6 +62,11 @@ def write(out: Path, results: list[dict], options: dict) -> dict[str, bool]:
     lines += ["", "Order outcomes: " + "; ".join(f"{r['name']} {r['statuses']}" for r in results), ""]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     return verdicts
+
+
+def _unacknowledged(result: dict) -> str:
+    count = result.get("unacknowledged_orders", 0)
+    return f" ({count} of them unacknowledged)" if count else ""
 
 
 def _or_dash(value) -> str:

@@ -94,9 +94,11 @@ def run_one(experiment: dict, args, host: str, emails: list[str], out: Path) -> 
     time.sleep(args.cooldown)
     tally = shopper.stop()
     window = time.time() - started + args.warmup
-    print(f"[{name}] {len(tally.accepted)} orders accepted; waiting for each to end", flush=True)
-    seen = ledger.settle(host, tally.accepted, timeout=args.settle_timeout)
-    books = ledger.account(host, tally.accepted, seen, stock_before)
+    unseen = ledger.unacknowledged(host, customers, tally.accepted, set(products))
+    print(f"[{name}] {len(tally.accepted)} orders accepted (+{len({o.order_id for o in unseen})} placed but never "
+          "acknowledged to the shopper); waiting for each to end", flush=True)
+    seen = ledger.settle(host, [*tally.accepted, *unseen], timeout=args.settle_timeout)
+    books = ledger.account(host, tally.accepted, seen, stock_before, unseen)
     return summarise(experiment, tally, books, seen, journal, window, chaos.returncode)
 
 
@@ -121,6 +123,7 @@ def summarise(experiment: dict, tally, books: ledger.Ledger, seen: dict, journal
         "failed_share": failures / requests if requests else 0.0,
         "failures_by_endpoint": dict(tally.failures), "errors": dict(tally.errors),
         "sold_out_answers": tally.sold_out, "orders_not_accepted": tally.not_accepted,
+        "orders_cut_off": tally.cut_off,
         "seconds_to_steady_state": steady[-1] if steady else None,
         "last_order_settled_after_component_back_s": settled_after_back,
         **{key: value for key, value in asdict(books).items() if key != "last_settled_at"},

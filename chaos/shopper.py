@@ -48,6 +48,7 @@ class Tally:
     errors: Counter = field(default_factory=Counter)  # by "endpoint status/exception"
     sold_out: int = 0
     not_accepted: int = 0  # orders given up after every retry failed
+    cut_off: int = 0  # orders still being retried when the shopper stopped (their outcome unknown to it)
     accepted: list[Accepted] = field(default_factory=list)
 
 
@@ -57,6 +58,7 @@ class Shopper:
         self.host, self.customers, self.product_ids = host, customers, product_ids
         self.order_rate, self.browse_rate, self.browse_ids = order_rate, browse_rate, browse_ids
         self.tally = Tally()
+        self._ordering = 0  # orders between their first POST and their answer
         self._stop = threading.Event()
         self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), name="shopper", daemon=True)
 
@@ -76,6 +78,7 @@ class Shopper:
                                  self._arrivals(client, self.browse_rate, self._browse, pending))
             if pending:
                 await asyncio.wait(pending, timeout=90)
+            self.tally.cut_off = self._ordering
 
     async def _arrivals(self, client, rate: float, job, pending: set) -> None:
         """Open arrivals at a fixed rate: a slow answer does not slow the arrivals down (like real users)."""
@@ -110,6 +113,13 @@ class Shopper:
         product_id = random.choice(self.product_ids)
         headers = {**customer.headers, "Idempotency-Key": uuid.uuid4().hex}
         body = {"items": [{"product_id": product_id, "quantity": 1}]}
+        self._ordering += 1
+        try:
+            await self._place(client, customer, product_id, headers, body)
+        finally:
+            self._ordering -= 1
+
+    async def _place(self, client, customer: Customer, product_id: int, headers: dict, body: dict) -> None:
         for _ in range(ORDER_RETRIES):
             response = await self._request(client, "POST /api/orders", "POST", "/api/orders", headers=headers,
                                            json=body)
