@@ -64,20 +64,20 @@ async def test_each_order_commits_with_its_event_and_two_racing_relays_publish_i
         == [("order.created", order_id, None) for order_id in order_ids]
 
     # Relay A takes the rows and stalls in its first publish until relay B has run from start to end
-    # (or 5 s have passed: what happens when B waits for A's locks instead of skipping them).
+    # (or 20 s have passed: what happens when B waits for A's locks instead of skipping them).
     a_holds_rows, b_finished, a_resumed = threading.Event(), threading.Event(), threading.Event()
     a_broker, b_broker = Published(), Published()
 
     def stalling(task: str, kwargs: dict, *, retry: bool = True) -> None:
         if not a_holds_rows.is_set():
             a_holds_rows.set()
-            b_finished.wait(5)
+            b_finished.wait(20)
             a_resumed.set()
         a_broker(task, kwargs, retry=retry)
 
     relay_a = asyncio.create_task(asyncio.to_thread(relay_in_a_process_of_its_own, settings.database_url, settings,
                                                     stalling))
-    await asyncio.to_thread(a_holds_rows.wait, 5)
+    assert await asyncio.to_thread(a_holds_rows.wait, 20)
     b_published = await asyncio.to_thread(relay_in_a_process_of_its_own, settings.database_url, settings, b_broker)
     b_ran_while_a_held_the_rows = not a_resumed.is_set()
     b_finished.set()
