@@ -9,16 +9,24 @@ import json
 import os
 import platform
 import subprocess
+from functools import cache
 from pathlib import Path
-
-import matplotlib
-
-matplotlib.use("Agg")  # files only, no display
-import matplotlib.pyplot as plt  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("fastapi", "uvicorn", "uvicorn-worker", "gunicorn", "sqlalchemy", "asyncpg", "redis", "hiredis",
             "aiohttp", "httpx", "locust", "matplotlib")
+
+
+@cache
+def pyplot():
+    """matplotlib's pyplot, drawing to files only (no display). Imported when a plot is drawn, not
+    with this module: it costs about a second, and the unit tests import the report's pure functions."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot
+
+    return matplotlib.pyplot
 
 
 def first_line(argv: list[str]) -> str:
@@ -160,6 +168,7 @@ def plot(scenarios: dict, directory: Path) -> list[str]:
     if not labels:
         return []
     height = max(3.0, 0.45 * len(labels))
+    plt = pyplot()
     figure, axis = plt.subplots(figsize=(10, height))
     bars = axis.barh(labels, rps, color="tab:blue")
     axis.bar_label(bars, fmt="%.1f", padding=3)

@@ -34,16 +34,13 @@ from itertools import accumulate
 from pathlib import Path
 
 import aiohttp
-import matplotlib
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from sqlalchemy import text  # noqa: E402
-from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
-from sqlalchemy.pool import NullPool  # noqa: E402
-
-from bench.context import Bench, scrape_labelled  # noqa: E402
-from chassis.flag_store import FlagStore  # noqa: E402
+from bench.context import Bench, scrape_labelled
+from bench.report import pyplot
+from chassis.flag_store import FlagStore
 
 STRATEGIES = ("none", "cache-aside", "read-through", "refresh-ahead", "write-through")
 CACHING = ("cache-aside", "read-through", "refresh-ahead")  # the floor's strategies
@@ -272,6 +269,7 @@ def plot(strategies: dict, directory: Path) -> str:
     names = list(strategies)
     panels = [("hit ratio", "hit_ratio"), ("DB loads per read", "db_loads_per_read"),
               ("read p99, ms", "p99_ms"), ("max staleness, ms", "max_staleness_ms")]
+    plt = pyplot()
     figure, axes = plt.subplots(1, len(panels), figsize=(14, 3.4))
     for axis, (title, key) in zip(axes, panels):
         values = [strategies[name][key] or 0 for name in names]

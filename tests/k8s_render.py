@@ -20,7 +20,8 @@ def render(overlay: str) -> tuple[dict, ...]:
     assert kubectl, "kubectl is missing: scripts/bootstrap.sh installs it (Debian: kubernetes-client)"
     result = subprocess.run([kubectl, "kustomize", str(K8S / overlay)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, f"kubectl kustomize k8s/{overlay} failed:\n{result.stderr}"
-    return tuple(doc for doc in yaml.safe_load_all(result.stdout) if doc)
+    # libyaml's C loader: the pure-Python one took 1.3 s of the 1.6 s an overlay costs.
+    return tuple(doc for doc in yaml.load_all(result.stdout, Loader=yaml.CSafeLoader) if doc)
 
 
 def find(resources, kind: str, name: str) -> dict | None:

@@ -44,7 +44,7 @@ def manifests(overlay: str) -> list[dict]:
         raise SystemExit("kubectl is needed to read the HPA from k8s/ (scripts/bootstrap.sh installs it)")
     path = get_settings().project_dir / "k8s" / "overlays" / overlay
     rendered = subprocess.run([kubectl, "kustomize", str(path)], capture_output=True, text=True, check=True).stdout
-    return [doc for doc in yaml.safe_load_all(rendered) if doc]
+    return [doc for doc in yaml.load_all(rendered, Loader=yaml.CSafeLoader) if doc]
 
 
 def hpa_and_request(service: str, overlay: str) -> tuple[HpaSpec, float]:

@@ -21,4 +21,4 @@ def load_compose(compose_file: Path) -> dict:
     )
     if result.returncode != 0:
         raise SystemExit(f"docker-compose config failed:\n{result.stderr}")
-    return yaml.safe_load(result.stdout)
+    return yaml.load(result.stdout, Loader=yaml.CSafeLoader)  # libyaml: about 10x the pure-Python loader

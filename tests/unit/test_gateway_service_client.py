@@ -36,7 +36,8 @@ class FakeReplicas:
                 continue
             app = web.Application()
             app.router.add_route("*", "/{tail:.*}", self.handler(name))
-            runner = web.AppRunner(app, access_log=None)
+            # A hanging handler is cancelled at clean-up, not waited for (it would hold each test 1.5 s).
+            runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.05)
             await runner.setup()
             site = web.TCPSite(runner, "127.0.0.1", 0)
             await site.start()

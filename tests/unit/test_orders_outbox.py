@@ -59,16 +59,17 @@ def test_the_relay_trigger_sends_once_without_retries_and_never_raises():
     outbox.trigger_relay(Published(fail=True))  # beat publishes within a second: a lost trigger costs latency
 
 
-def test_the_web_side_of_orders_imports_no_celery_app():
-    probe = "import sys, orders.main, orders.router, orders.service, orders.outbox; print('worker.celery_app' in sys.modules)"
-    imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert imported.stdout.strip() == "False"
-
-
-def test_the_task_modules_import_no_celery_app_either_the_worker_registers_them():
-    probe = ("import sys, orders.tasks, orders.recovery_tasks, payments.tasks, notifications.tasks; "
+def test_neither_the_web_side_nor_the_task_modules_import_the_celery_app_the_worker_registers_them():
+    # One fresh interpreter (imports cost 2.5 s): the web side first, then the task modules on top;
+    # after each step, has anything pulled in the worker's Celery app?
+    probe = ("import sys\n"
+             "import orders.main, orders.router, orders.service, orders.outbox\n"
+             "print('worker.celery_app' in sys.modules)\n"
+             "import orders.tasks, orders.recovery_tasks, payments.tasks, notifications.tasks\n"
              "print('worker.celery_app' in sys.modules)")
     # The broker's URL as the worker's environment names it (orders.tasks keeps its relay marker there).
     imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                               env={**os.environ, "CELERY_BROKER_URL": "redis://127.0.0.1:1/0"})
-    assert imported.stdout.strip() == "False"
+    web_side, with_tasks = imported.stdout.split()
+    assert web_side == "False", "orders' web side imports the Celery app"
+    assert with_tasks == "False", "a task module imports the Celery app"
