@@ -1,5 +1,5 @@
 """The caching strategies (chassis/cache_strategies.py) and write-behind (chassis/write_behind.py) on a
-real Redis: a throwaway redis-server per module, so these run without the stack and in seconds.
+real Redis: the session's throwaway redis-server (conftest.py), so these run without the stack and in seconds.
 
 Per strategy: the staleness bound it states (event invalidation: none after `written()`; TTL alone:
 at most the TTL); the stampede lock lets one loader through for 100 concurrent misses (plain
@@ -31,15 +31,8 @@ from chassis.cache_strategies import (
 from chassis.versioned_cache import BYPASS, EARLY, EARLY_EXPIRATION, HIT, MISS, VersionedCache
 from chassis.replicas import READ_PRIMARY
 from chassis.write_behind import WriteBehindCounter
-from redis_server import redis_server
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    with redis_server(tmp_path_factory.mktemp("redis")) as url:
-        yield url
 
 
 @pytest.fixture
