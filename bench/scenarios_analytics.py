@@ -59,6 +59,7 @@ def emitting_overhead(bench: Bench) -> dict:
     runs = {"events on": [], "events off": []}
     cpu = {"events on": 0.0, "events off": 0.0}
     path_cpu = {"events on": 0.0, "events off": 0.0}
+    hop_cpu: dict[str, dict[str, float]] = {"events on": {}, "events off": {}}
     shared_hops = shared_path_markers(bench) if target.native else {}
     ratios = []
     with gunicorn_app("gateway-events-on", "gateway.main:create_app()", target.spare_address(5), bench.workdir,
@@ -84,6 +85,8 @@ def emitting_overhead(bench: Bench) -> dict:
                     after = cpu_seconds(hops)
                     cpu[name] += after["gateway"] - before["gateway"]
                     path_cpu[name] += sum(after.values()) - sum(before.values())
+                    for hop in hops:
+                        hop_cpu[name][hop] = hop_cpu[name].get(hop, 0.0) + after[hop] - before[hop]
                     runs[name].append(pair[name])
                 ratios.append(pair["events on"]["rps"] / pair["events off"]["rps"])
     requests = {name: sum(run["requests"] for run in runs[name]) for name in runs}
@@ -97,6 +100,8 @@ def emitting_overhead(bench: Bench) -> dict:
         "gateway_cpu_ms_per_request": cpu_ms,
         "gateway_cpu_overhead": cpu_ms["events on"] / cpu_ms["events off"] - 1 if len(cpu_ms) == 2 else None,
         "path_cpu_ms_per_request": path_ms,
+        "path_cpu_ms_per_request_by_hop": {name: {hop: 1000 * seconds / requests[name] for hop, seconds in hops.items()}
+                                           for name, hops in hop_cpu.items() if requests[name]},
         "path_cpu_overhead": path_ms["events on"] / path_ms["events off"] - 1 if len(path_ms) == 2 else None,
         "floor": {"figure": "overhead", "at_most": 0.05},
     }

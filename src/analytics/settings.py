@@ -15,8 +15,10 @@ class AnalyticsSettings(ServiceSettings):
     # Micro-batching (Kafka's linger.ms): after a batch that was not full, wait this long before
     # reading again, so the next one is bigger. A batch pays fixed costs (two round trips, the
     # dedup lookups, one write per distinct key): at a few thousand events/s, batches of 20
-    # cost about twice the CPU per event of batches of 200. Lag grows by at most this much.
-    consumer_linger_ms: int = 200
+    # cost about twice the CPU per event of batches of 200. Lag grows by at most this much; at the
+    # bench's ~400 events/s two consumers lingering 0.5 s apply batches of about 100, and the
+    # stream costs Redis and the consumers together ~3% of a request's CPU (bench scenario 10).
+    consumer_linger_ms: int = 500
     # Entries pending this long at another consumer are taken over (it is presumed dead).
     consumer_claim_idle_ms: int = 15_000
     # Event time may trail the newest event seen (the watermark) by this much and still land in
