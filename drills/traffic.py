@@ -24,12 +24,15 @@ class Event:
 
 @dataclass
 class Loop:
-    """One client calling `call(client)` every `pause` seconds until stopped."""
+    """One client calling `call(client)` until stopped: `pause` seconds after each answer, or, when
+    `paced`, on a fixed schedule of one call every `pause` seconds (a slow answer then eats into
+    the wait instead of lowering the rate, until answers take longer than `pause`)."""
 
     name: str
     call: Callable[[httpx.Client], Event]
     base_url: str
     pause: float = 0.05
+    paced: bool = False
     events: list[Event] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -45,6 +48,7 @@ class Loop:
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
+        next_call = time.monotonic()
         with httpx.Client(base_url=self.base_url, timeout=10) as client:
             while not self._stop.is_set():
                 try:
@@ -52,7 +56,8 @@ class Loop:
                 except httpx.HTTPError as error:
                     event = Event(time.time(), False, 0, type(error).__name__)
                 self.events.append(event)
-                self._stop.wait(self.pause)
+                next_call = max(next_call + self.pause, time.monotonic()) if self.paced else time.monotonic() + self.pause
+                self._stop.wait(next_call - time.monotonic())
 
     # ------------------------------------------------------------ what the events say
 
