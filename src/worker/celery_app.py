@@ -29,6 +29,7 @@ from celery import Celery
 from kombu import Queue
 
 import worker.context  # noqa: F401  (signals: the request id travels with every task)
+import worker.shared_heap  # noqa: F401  (signals: the pool's children share the imported heap)
 
 VISIBILITY_TIMEOUT_SECONDS = 30
 TASK_SOFT_TIME_LIMIT_SECONDS = 20
