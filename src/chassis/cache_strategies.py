@@ -3,7 +3,7 @@
 Every strategy answers the same two calls, so a resource switches strategy at run time (a flag):
 
     value, source = await strategy.read(item_id)      # source: HIT | MISS | EARLY | BYPASS
-    await strategy.written(item_id, fresh_value)      # after the database committed a write
+    await strategy.written(item_id)                   # after the database committed a write
 
 and they share the store (chassis/versioned_cache.py: versioned keys, TTL, negative caching, the
 stampede lock or probabilistic early expiration). What tells them apart:
@@ -16,17 +16,20 @@ stampede lock or probabilistic early expiration). What tells them apart:
 |               | misses of a key into one load (the stampede lock)   |                                 |
 | refresh-ahead | read-through, and a hit near its expiry reloads in  | invalidate                      |
 |               | the background: a hot key never expires             |                                 |
-| write-through | read-through                                        | write the fresh value through   |
+| write-through | read-through                                        | load the row from the primary   |
+|               |                                                     | and write it through            |
 | none          | always the database (the baseline)                  | nothing                         |
 
 Write-behind buffers *writes* rather than caching reads: it is chassis/write_behind.py.
 
 Staleness bounds, stated per strategy (tests/integration/test_cache_strategies.py proves them on
 a real Redis): with event invalidation every strategy serves the committed value to any read
-that starts after `written()` returned; with TTL alone (a write that never called `written()`,
-e.g. another service's) an entry is at most `ttl_seconds` old. Reading from a replica adds its
-lag to a fill made right after an invalidation: only write-through avoids that window, since it
-stores the row the writer just committed instead of letting the next miss read the replica.
+that starts after `written()` returned (write-through loads the row after its invalidation, so
+concurrent writers of one row leave the last commit cached, whichever event arrives last); with
+TTL alone (a write that never called `written()`, e.g. another service's) an entry is at most
+`ttl_seconds` old. Reading from a replica adds its lag to a fill made right after an
+invalidation: a miss within the marker's 2 s reads the primary, and write-through loads the
+row from the primary itself, so the next read is a hit.
 """
 
 from collections.abc import Awaitable, Callable
@@ -66,7 +69,7 @@ class Strategy:
         CACHE_READS.labels(self.store.name, self.name, source).inc()
         return value, source
 
-    async def written(self, item_id: object, value: str | None) -> None:
+    async def written(self, item_id: object) -> None:
         """Event invalidation: the next read loads the committed row (the old entry is orphaned by version)."""
         CACHE_WRITES.labels(self.store.name, self.name, "invalidate").inc()
         await self.store.invalidate(item_id)
@@ -91,11 +94,12 @@ class CacheAside(Strategy):
 
 
 class WriteThrough(Strategy):
-    """Read-through reads; a committed write stores the fresh value under the new version at once."""
+    """Read-through reads; a committed write stores the fresh row under the new version at once."""
 
-    async def written(self, item_id: object, value: str | None) -> None:
+    async def written(self, item_id: object) -> None:
         CACHE_WRITES.labels(self.store.name, self.name, "write-through").inc()
-        await self.store.replace(item_id, value)
+        CACHE_LOADS.labels(self.store.name, self.name).inc()
+        await self.store.write_through(item_id, lambda: self.load(item_id))
 
 
 class NoCache(Strategy):
@@ -106,7 +110,7 @@ class NoCache(Strategy):
         CACHE_READS.labels(self.store.name, self.name, BYPASS).inc()
         return await self.load(item_id), BYPASS
 
-    async def written(self, item_id: object, value: str | None) -> None:
+    async def written(self, item_id: object) -> None:
         # Another strategy may be switched back on later: its entries must not outlive this write.
         await self.store.invalidate(item_id)
 

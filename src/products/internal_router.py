@@ -20,7 +20,7 @@ from products.dependencies import Listings, PrimarySession, ProductCache
 from products.listings import ListingCache
 from products.errors import InsufficientStock, ProductNotFound
 from products.models import Product
-from products.schemas import ProductRead, ReleaseRead, ReservationCreate, ReservationRead
+from products.schemas import ReleaseRead, ReservationCreate, ReservationRead
 
 router = APIRouter(prefix="/products/internal", tags=["internal"])
 
@@ -48,14 +48,10 @@ async def release(order_ref: Annotated[Text, Path(min_length=1, max_length=100)]
 
 async def write_through(*, session: AsyncSession, cache: Strategy, listings: ListingCache,
                         product_ids: list[int]) -> None:
-    """Tell the caches the committed state of the products (read from the primary)."""
+    """Tell the caches the products were written (each strategy reloads or drops its entry)."""
     if not product_ids:
         return
-    products = await session.scalars(
-        select(Product).where(Product.id.in_(product_ids)).execution_options(populate_existing=True)
-    )
-    categories = set()
-    for product in products:
-        await cache.written(product.id, ProductRead.model_validate(product).model_dump_json())
-        categories.add(product.category)
+    categories = set(await session.scalars(select(Product.category).where(Product.id.in_(product_ids))))
+    for product_id in product_ids:
+        await cache.written(product_id)
     await listings.products_changed(categories)

@@ -121,7 +121,7 @@ async def create_product(data: ProductCreate, _: AdminUser, session: PrimarySess
                          cache: ProductCache, listings: Listings) -> ProductRead:
     """Add a product (admin)."""
     product = ProductRead.model_validate(await service.create(session=session, data=data))
-    await cache.written(product.id, product.model_dump_json())
+    await cache.written(product.id)
     await listings.products_changed([product.category])
     return product
 
@@ -132,7 +132,7 @@ async def update_product(data: ProductUpdate, _: AdminUser, product: ExistingPro
     """Change a product's fields (admin); its cache entry is invalidated or written through at once."""
     old_category = product.category
     updated = ProductRead.model_validate(await service.update(session=session, product=product, data=data))
-    await cache.written(updated.id, updated.model_dump_json())
+    await cache.written(updated.id)
     await listings.products_changed([old_category, updated.category])
     return updated
 
@@ -142,7 +142,7 @@ async def set_stock(data: StockUpdate, _: AdminUser, product: ExistingProduct, s
                     cache: ProductCache, listings: Listings) -> ProductRead:
     """Set a product's stock level (admin)."""
     updated = ProductRead.model_validate(await service.set_stock(session=session, product=product, stock=data.stock))
-    await cache.written(updated.id, updated.model_dump_json())
+    await cache.written(updated.id)
     await listings.products_changed([updated.category])
     return updated
 
@@ -153,6 +153,6 @@ async def delete_product(_: AdminUser, product: ExistingProduct, session: Primar
     """Remove a product (admin); 409 while orders hold stock of it."""
     product_id, category = product.id, product.category
     await service.delete(session=session, product=product)
-    await cache.written(product_id, None)
+    await cache.written(product_id)
     await listings.products_changed([category])
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -73,11 +73,26 @@ async def test_after_a_write_every_strategy_serves_the_committed_value(client, n
     assert await strategy.read(1) == ("v1", MISS)
     assert await strategy.read(1) == ("v1", HIT)
     table.rows[1] = "v2"  # the commit...
-    await strategy.written(1, "v2")  # ...then the event
+    await strategy.written(1)  # ...then the event
     value, source = await strategy.read(1)
     assert value == "v2"
     # write-through stored the fresh value: a hit; the others invalidated: one load
     assert source == (HIT if name == WRITE_THROUGH else MISS)
+
+
+async def test_write_through_leaves_the_last_commit_cached_whatever_order_the_events_arrive_in(client):
+    """Two writers of one row: A commits, then B; B's event comes first and A's late (A was slow).
+    The cache must end with B's row (found live: a sold-out product cached with stock 1)."""
+    table = Table()
+    strategy = strategies(store(client), table.load)[WRITE_THROUGH]
+    table.rows[1] = "stock 5"
+    await strategy.read(1)
+    table.rows[1] = "stock 1"  # A commits
+    table.rows[1] = "stock 0"  # B commits
+    await strategy.written(1)  # B's event
+    await strategy.written(1)  # A's event, late
+    assert await strategy.read(1) == ("stock 0", HIT)
+    assert table.from_primary[-2:] == [True, True]  # written-through rows come from the primary
 
 
 async def test_a_miss_right_after_an_invalidation_reads_the_primary(client):
@@ -87,10 +102,10 @@ async def test_a_miss_right_after_an_invalidation_reads_the_primary(client):
     strategy = strategies(cache, table.load)[CACHE_ASIDE]
     table.rows[1] = table.rows[2] = "v1"
     await strategy.read(1)
-    await strategy.written(1, "v2")  # invalidated: a replica may not have the write yet
+    await strategy.written(1)  # invalidated: a replica may not have the write yet
     await strategy.read(1)
     await strategy.read(2)  # never written: the replica is fine
-    await strategy.written(2, "v2")
+    await strategy.written(2)
     await asyncio.sleep(0.4)  # the marker is gone: replicas have caught up by then
     await strategy.read(2)
     assert table.from_primary == [False, True, False, False]
