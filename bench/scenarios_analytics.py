@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
 
 
-CONSUMER_CATCH_UP_SECONDS = 1.0  # the consumers' linger (0.2 s) and last batch, inside the run's CPU reading
+CONSUMER_CATCH_UP_SECONDS = 1.0  # the consumers' linger (0.5 s) and last batch, inside the run's CPU reading
 
 
 def shared_path_markers(bench: Bench) -> dict[str, str]:

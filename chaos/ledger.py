@@ -29,6 +29,7 @@ LIVE = {"PENDING", "PAID", "CONFIRMED"}
 FINAL = {"CONFIRMED", "FAILED", "CANCELLED"}
 # orders' IDEMPOTENCY_ABANDONED_SECONDS (120) + a reconciler round (5 s) + slack.
 ABANDONED_CLAIM_SECONDS = 150
+PAGE = 100  # the API's largest page
 
 
 @dataclass
@@ -76,7 +77,7 @@ def unacknowledged(host: str, customers: list[Customer], accepted: list[Accepted
     found: list[Accepted] = []
     with httpx.Client(base_url=host, timeout=10) as client:
         for customer in customers:
-            for view in _orders_of(client, customer):
+            for view in _own_list(client, customer, "/api/orders"):
                 ours = [item for item in view["items"] if item["product_id"] in product_ids]
                 if ours and view["id"] not in known:
                     found.extend(Accepted(view["id"], customer, item["product_id"], item["quantity"], 0.0)
@@ -84,15 +85,17 @@ def unacknowledged(host: str, customers: list[Customer], accepted: list[Accepted
     return found
 
 
-def _orders_of(client: httpx.Client, customer: Customer) -> list[dict]:
+def _own_list(client: httpx.Client, customer: Customer, path: str) -> list[dict]:
+    """Every item of one of a customer's own lists (GET /api/orders, /api/payments), page by page."""
     rows, offset = [], 0
     while True:
-        page = client.get("/api/orders", headers=customer.headers, params={"limit": 100, "offset": offset})
+        page = client.get(path, headers=customer.headers, params={"limit": PAGE, "offset": offset})
         page.raise_for_status()
-        rows.extend(page.json()["items"])
-        if len(page.json()["items"]) < 100:
+        items = page.json()["items"]
+        rows.extend(items)
+        if len(items) < PAGE:
             return rows
-        offset += 100
+        offset += PAGE
 
 
 def account(host: str, accepted: list[Accepted], seen: dict[int, dict], stock_before: dict[int, int],
@@ -155,18 +158,8 @@ def _units_missing(stock_before: dict, stock_after: dict, accepted: list[Accepte
 
 def _charges(client: httpx.Client, accepted: list[Accepted]) -> list[dict]:
     """Every charge of the shopper's customers (their own list: GET /api/payments, paged)."""
-    rows, customers = [], {o.customer.email: o.customer for o in accepted}
-    for customer in customers.values():
-        offset = 0
-        while True:
-            page = client.get("/api/payments", headers=customer.headers, params={"limit": 100, "offset": offset})
-            page.raise_for_status()
-            items = page.json()["items"]
-            rows.extend(items)
-            if len(items) < 100:
-                break
-            offset += 100
-    return rows
+    customers = {o.customer.email: o.customer for o in accepted}
+    return [row for customer in customers.values() for row in _own_list(client, customer, "/api/payments")]
 
 
 def ended_at(view: dict) -> float | None:
